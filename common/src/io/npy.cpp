@@ -1,0 +1,133 @@
+// Strict .npy: little-endian float32/float64/int64, C order; every size checked.
+#include <micromotion/error.h>
+#include <micromotion/npy.h>
+
+#include <ATen/ATen.h>
+
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace micromotion {
+
+namespace {
+
+struct Header {
+  std::string descr;
+  bool fortran = false;
+  std::vector<int64_t> shape;
+};
+
+// Parses the Python dict literal numpy writes: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+Header parse_header(const std::string& h, const std::string& name) {
+  Header out;
+  static const std::regex descr_re(R"('descr'\s*:\s*'([^']*)')");
+  static const std::regex fortran_re(R"('fortran_order'\s*:\s*(True|False))");
+  static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
+  std::smatch m;
+  if (!std::regex_search(h, m, descr_re)) throw Error(name + ": .npy header has no 'descr'");
+  out.descr = m[1];
+  if (!std::regex_search(h, m, fortran_re)) throw Error(name + ": .npy header has no 'fortran_order'");
+  out.fortran = m[1] == "True";
+  if (!std::regex_search(h, m, shape_re)) throw Error(name + ": .npy header has no 'shape'");
+  std::string dims = m[1];
+  std::stringstream ss(dims);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
+    if (a == std::string::npos) continue;
+    item = item.substr(a, b - a + 1);
+    if (item.empty() || item.size() > 18 || item.find_first_not_of("0123456789") != std::string::npos)
+      throw Error(name + ": bad dimension '" + item + "' in .npy shape");
+    out.shape.push_back(std::stoll(item));
+  }
+  if (out.shape.size() > 8) throw Error(name + ": .npy arrays of more than 8 dimensions are not supported");
+  return out;
+}
+
+}  // namespace
+
+at::Tensor read_npy_from_memory(const void* data, size_t size, const std::string& name) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  if (size < 10 || std::memcmp(p, "\x93NUMPY", 6) != 0) throw Error(name + ": not a .npy file (bad magic)");
+  const uint8_t major = p[6];
+  size_t header_len, offset;
+  if (major == 1) {
+    header_len = p[8] | (p[9] << 8);
+    offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (size < 12) throw Error(name + ": truncated .npy header");
+    header_len = size_t(p[8]) | (size_t(p[9]) << 8) | (size_t(p[10]) << 16) | (size_t(p[11]) << 24);
+    offset = 12;
+  } else {
+    throw Error(name + ": unsupported .npy version " + std::to_string(major));
+  }
+  if (header_len > 1u << 20 || header_len > size - offset) throw Error(name + ": truncated .npy header");
+  const Header h = parse_header(std::string(reinterpret_cast<const char*>(p + offset), header_len), name);
+  offset += header_len;
+
+  c10::ScalarType dtype;
+  if (h.descr == "<f4")
+    dtype = at::kFloat;
+  else if (h.descr == "<f8")
+    dtype = at::kDouble;
+  else if (h.descr == "<i8")
+    dtype = at::kLong;
+  else
+    throw Error(name + ": unsupported .npy dtype '" + h.descr + "' (little-endian float32, float64 or int64 expected)");
+  if (h.fortran) throw Error(name + ": Fortran-ordered .npy arrays are not supported (save with C order)");
+
+  int64_t numel = 1;
+  for (int64_t d : h.shape)
+    if (__builtin_mul_overflow(numel, d, &numel)) throw Error(name + ": .npy shape overflows");
+  int64_t nbytes;
+  if (__builtin_mul_overflow(numel, static_cast<int64_t>(c10::elementSize(dtype)), &nbytes))
+    throw Error(name + ": .npy shape overflows");
+  const size_t available = size - offset;
+  if (static_cast<uint64_t>(nbytes) != available)
+    throw Error(name + ": .npy data is " + std::to_string(available) + " bytes, the shape needs " +
+                std::to_string(nbytes));
+  at::Tensor t = at::empty(h.shape, at::TensorOptions().dtype(dtype));
+  if (nbytes) std::memcpy(t.data_ptr(), p + offset, static_cast<size_t>(nbytes));
+  return t;
+}
+
+at::Tensor read_npy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open .npy file");
+  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return read_npy_from_memory(data.data(), data.size(), path);
+}
+
+void write_npy(const std::string& path, const at::Tensor& tensor) {
+  at::Tensor t = tensor.detach().to(at::kCPU);
+  const char* descr;
+  if (t.scalar_type() == at::kDouble)
+    descr = "<f8";
+  else if (t.scalar_type() == at::kLong)
+    descr = "<i8";
+  else {
+    t = t.to(at::kFloat);
+    descr = "<f4";
+  }
+  t = t.contiguous();
+  std::string header = std::string("{'descr': '") + descr + "', 'fortran_order': False, 'shape': (";
+  for (int64_t i = 0; i < t.dim(); ++i) header += (i ? ", " : "") + std::to_string(t.size(i));
+  header += t.dim() == 1 ? ",), }" : "), }";
+  // Pad with spaces so the data starts on a 64-byte boundary, newline last (numpy's rule).
+  const size_t total = 10 + header.size() + 1;
+  header.append((64 - total % 64) % 64, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  if (!out) throw Error(path + ": cannot write .npy file");
+  out.write("\x93NUMPY\x01\x00", 8);
+  const uint16_t len = static_cast<uint16_t>(header.size());
+  const char lenb[2] = {static_cast<char>(len & 0xff), static_cast<char>(len >> 8)};
+  out.write(lenb, 2);
+  out.write(header.data(), static_cast<std::streamsize>(header.size()));
+  out.write(static_cast<const char*>(t.data_ptr()), static_cast<std::streamsize>(t.nbytes()));
+  if (!out) throw Error(path + ": write failed");
+}
+
+}  // namespace micromotion
