@@ -1,0 +1,195 @@
+// StyleGAN2 against the reference implementation's outputs (../shared/fixtures/stylegan2).
+#include "test_support.h"
+
+#include <micromotion/error.h>
+#include <micromotion/generator.h>
+
+#include <ATen/ATen.h>
+
+using micromotion::Generator;
+using micromotion::GeneratorOptions;
+using micromotion::NoiseMode;
+using micromotion::SynthesisOptions;
+
+namespace {
+
+// Tolerances from the fixtures README: generator images and skips 1e-4, mapping 1e-5.
+constexpr double kImageTol = 1e-4;
+constexpr double kMappingTol = 1e-5;
+// bf16 keeps 8 mantissa bits; measured worst case on these fixtures is ~2 % of the
+// output range, so the bound is 4 % of max |output| (documented in docs/performance.md).
+constexpr double kBf16RelTol = 0.04;
+
+Generator load(const std::string& cfg, c10::ScalarType dtype = c10::kFloat) {
+  GeneratorOptions o;
+  o.dtype = dtype;
+  return Generator::load(mmtest::fixture("stylegan2/" + cfg + "/generator.pt").string(), o);
+}
+
+class Parity : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Parity, ConfigInferredFromShapes) {
+  Generator g = load(GetParam());
+  if (GetParam() == "g64") {
+    EXPECT_EQ(g.config().resolution, 64);
+    EXPECT_EQ(g.config().style_dim, 64);
+    EXPECT_EQ(g.config().n_mlp, 8);
+    EXPECT_EQ(g.config().n_latent(), 10);
+    EXPECT_EQ(g.config().channels, (std::vector<int>{64, 64, 32, 32, 16}));
+  } else {
+    EXPECT_EQ(g.config().resolution, 1024);
+    EXPECT_EQ(g.config().style_dim, 32);
+    EXPECT_EQ(g.config().n_mlp, 4);
+    EXPECT_EQ(g.config().n_latent(), 18);
+    EXPECT_EQ(g.config().channels, (std::vector<int>(9, 8)));
+  }
+}
+
+TEST_P(Parity, Mapping) {
+  Generator g = load(GetParam());
+  at::Tensor z = mmtest::load_fixture("stylegan2/" + GetParam() + "/z.npy");
+  at::Tensor w = mmtest::load_fixture("stylegan2/" + GetParam() + "/w.npy");
+  EXPECT_LE(mmtest::max_abs_diff(g.mapping(z), w), kMappingTol);
+}
+
+TEST_P(Parity, LatentAvgIsMeanLatent) {
+  Generator g = load(GetParam());
+  at::Tensor mean = mmtest::load_fixture("stylegan2/" + GetParam() + "/mean_latent.npy");
+  ASSERT_TRUE(g.latent_avg().has_value());
+  EXPECT_LE(mmtest::max_abs_diff(*g.latent_avg(), mean), 1e-6);
+}
+
+TEST_P(Parity, WPlusSynthesis) {
+  Generator g = load(GetParam());
+  at::Tensor wplus = mmtest::load_fixture("stylegan2/" + GetParam() + "/wplus.npy");
+  at::Tensor ref = mmtest::load_fixture("stylegan2/" + GetParam() + "/out_wplus.npy");
+  at::Tensor out = g.synthesize(wplus);
+  ASSERT_EQ(out.sizes(), ref.sizes());
+  EXPECT_LE(mmtest::max_abs_diff(out, ref), kImageTol);
+}
+
+TEST_P(Parity, EveryEarlyExit) {
+  Generator g = load(GetParam());
+  at::Tensor wplus = mmtest::load_fixture("stylegan2/" + GetParam() + "/wplus.npy");
+  int checked = 0;
+  for (int res : g.exit_resolutions()) {
+    auto path = mmtest::fixture("stylegan2/" + GetParam() + "/skip_" + std::to_string(res) + ".npy");
+    if (!std::filesystem::exists(path)) continue;  // g1024 records skips up to 256 only
+    SynthesisOptions o;
+    o.stop_at = res;
+    at::Tensor out = g.synthesize(wplus, o);
+    at::Tensor ref = micromotion::read_npy(path.string());
+    ASSERT_EQ(out.sizes(), ref.sizes()) << "stop at " << res;
+    EXPECT_LE(mmtest::max_abs_diff(out, ref), kImageTol) << "stop at " << res;
+    ++checked;
+  }
+  EXPECT_GE(checked, 4);
+}
+
+TEST_P(Parity, Bf16WithinBound) {
+  Generator g = load(GetParam(), c10::kBFloat16);
+  at::Tensor wplus = mmtest::load_fixture("stylegan2/" + GetParam() + "/wplus.npy");
+  at::Tensor ref = mmtest::load_fixture("stylegan2/" + GetParam() + "/out_wplus.npy");
+  at::Tensor out = g.synthesize(wplus);
+  ASSERT_EQ(out.sizes(), ref.sizes());
+  ASSERT_EQ(out.scalar_type(), at::kFloat);
+  const double range = ref.abs().max().item<double>();
+  const double err = mmtest::max_abs_diff(out, ref);
+  RecordProperty("bf16_max_abs_error", std::to_string(err));
+  EXPECT_LE(err, kBf16RelTol * range);
+  // And not trivially: bf16 must differ from fp32 (it really ran in bf16).
+  EXPECT_GT(err, 1e-6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Parity, ::testing::Values("g64", "g1024"));
+
+TEST(Parity64, ZInputAndTruncation) {
+  Generator g = load("g64");
+  at::Tensor z = mmtest::load_fixture("stylegan2/g64/z.npy");
+  at::Tensor mean = mmtest::load_fixture("stylegan2/g64/mean_latent.npy");
+  at::Tensor out_z = g.synthesize(g.broadcast(g.mapping(z)));
+  EXPECT_LE(mmtest::max_abs_diff(out_z, mmtest::load_fixture("stylegan2/g64/out_z.npy")), kImageTol);
+  at::Tensor wt = Generator::truncate(g.mapping(z), 0.7, mean);
+  at::Tensor out_t = g.synthesize(g.broadcast(wt));
+  EXPECT_LE(mmtest::max_abs_diff(out_t, mmtest::load_fixture("stylegan2/g64/out_z_trunc0.7.npy")), kImageTol);
+}
+
+TEST(Parity64, MeanLatentMatchesReferenceSampling) {
+  // The reference: torch.manual_seed(base seed + 1); g.mean_latent(4096).
+  Generator g = load("g64");
+  at::Tensor mean = mmtest::load_fixture("stylegan2/g64/mean_latent.npy");
+  EXPECT_LE(mmtest::max_abs_diff(g.mean_latent(4096, 1002), mean), 1e-5);
+}
+
+TEST(Parity64, BatchOfOneEqualsBatchedPath) {
+  // Batch 1 folds the style into the weights, batch 2 scales activations: same result.
+  Generator g = load("g64");
+  at::Tensor wplus = mmtest::load_fixture("stylegan2/g64/wplus.npy");
+  at::Tensor both = g.synthesize(wplus);
+  at::Tensor first = g.synthesize(wplus.slice(0, 0, 1));
+  at::Tensor second = g.synthesize(wplus.slice(0, 1, 2));
+  EXPECT_LE(mmtest::max_abs_diff(both.slice(0, 0, 1), first), kImageTol);
+  EXPECT_LE(mmtest::max_abs_diff(both.slice(0, 1, 2), second), kImageTol);
+}
+
+TEST(GeneratorErrors, WrongWPlusShape) {
+  Generator g = load("g64");
+  try {
+    g.synthesize(at::zeros({1, 18, 512}));
+    FAIL() << "expected an error";
+  } catch (const micromotion::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("expected [B, 10, 64]"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GeneratorErrors, BadStopResolution) {
+  Generator g = load("g64");
+  SynthesisOptions o;
+  o.stop_at = 48;
+  EXPECT_THROW(g.synthesize(at::zeros({1, 10, 64}), o), micromotion::Error);
+  o.stop_at = 128;
+  EXPECT_THROW(g.synthesize(at::zeros({1, 10, 64}), o), micromotion::Error);
+}
+
+TEST(GeneratorErrors, EncoderCheckpointIsNamed) {
+  try {
+    Generator::load(mmtest::fixture("encoders/e4e/e4e.pt").string());
+    FAIL() << "expected an error";
+  } catch (const micromotion::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("encoder checkpoint"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GeneratorErrors, DirectionIsNamed) {
+  try {
+    Generator::load(mmtest::fixture("anchors/smile/d_latent").string());
+    FAIL() << "expected an error";
+  } catch (const micromotion::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("direction"), std::string::npos) << e.what();
+  }
+}
+
+TEST(GeneratorErrors, UnknownDevice) {
+  EXPECT_THROW(micromotion::parse_device("tpu"), micromotion::Error);
+  GeneratorOptions o;
+  o.device = c10::Device(c10::kCUDA, 0);
+  if (!at::hasCUDA()) {
+    EXPECT_THROW(Generator::load(mmtest::fixture("stylegan2/g64/generator.pt").string(), o), micromotion::Error);
+  } else {
+    o.device = c10::Device(c10::kCUDA, 99);
+    EXPECT_THROW(Generator::load(mmtest::fixture("stylegan2/g64/generator.pt").string(), o), micromotion::Error);
+  }
+}
+
+TEST(RandomNoise, SeededAndDifferentFromStored) {
+  Generator g = load("g64");
+  at::Tensor wplus = mmtest::load_fixture("stylegan2/g64/wplus.npy");
+  SynthesisOptions r;
+  r.noise = NoiseMode::Random;
+  r.seed = 7;
+  at::Tensor a = g.synthesize(wplus, r), b = g.synthesize(wplus, r);
+  EXPECT_EQ(mmtest::max_abs_diff(a, b), 0.0);
+  EXPECT_GT(mmtest::max_abs_diff(a, g.synthesize(wplus)), 1e-3);
+}
+
+}  // namespace
