@@ -1,0 +1,17 @@
+// The subcommands of `micromotion`; each registers itself on the top-level app.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace micromotion::cli {
+
+void add_inspect(CLI::App& app);
+void add_generate(CLI::App& app);
+void add_models(CLI::App& app);
+#ifdef MICROMOTION_HAVE_FACE
+void add_align(CLI::App& app);
+#endif
+
+}  // namespace micromotion::cli

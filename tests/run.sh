@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite from a fresh Debian 12 (run as root, with ../shared beside the
+# clone): installs dependencies, fetches the face test data, builds, then runs
+#   1. the reader tests under AddressSanitizer + UndefinedBehaviorSanitizer,
+#   2. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 60),
+#   3. a short benchmark smoke run (numbers are printed, nothing is asserted),
+#   4. every GoogleTest suite through CTest (last, so its summary closes the log).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+start=$(date +%s)
+bash packaging/install-deps.sh
+bash packaging/fetch-test-data.sh
+
+werror=OFF
+[ -n "${CI:-}" ] && werror=ON
+jobs=$(nproc)
+
+echo "== build"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMICROMOTION_WERROR=$werror
+cmake --build build -j "$jobs"
+
+echo "== readers under ASan + UBSan"
+cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMICROMOTION_SANITIZE=ON \
+  -DMICROMOTION_WERROR=$werror -DMICROMOTION_BUILD_BENCH=OFF -DMICROMOTION_BUILD_CLI=OFF \
+  -DMICROMOTION_WITH_FACE=OFF >/dev/null
+cmake --build build-asan -j "$jobs" --target test_io
+ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  build-asan/bin/test_io --gtest_brief=1
+
+echo "== fuzzing"
+bash tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
+
+echo "== benchmark smoke run"
+build/bin/bench_stylegan2 --benchmark_filter='Synthesis/256/fp32/b1' --benchmark_min_time=0.2
+
+echo "== tests ($(( $(date +%s) - start )) s so far)"
+ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900
