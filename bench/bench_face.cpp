@@ -1,0 +1,148 @@
+// Face front end cost per 1080p frame: detection + 68 landmarks for every face, on every frame
+// versus with tracking (window search per face, full detection every N frames).
+// Needs the face test data: packaging/fetch-test-data.sh (uses faces/bald_guys.jpg, several faces).
+#include <micromotion/face_detector.h>
+#include <micromotion/face_tracker.h>
+#include <micromotion/ffhq_align.h>
+#include <micromotion/landmarks.h>
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace micromotion;
+
+std::string data_path(const std::string& rel) {
+  const char* env = std::getenv("MICROMOTION_TEST_DATA");
+  const char* home = std::getenv("HOME");
+  const std::filesystem::path root =
+      env && *env ? std::filesystem::path(env) : std::filesystem::path(home ? home : "/root") / ".cache/micromotion/testdata";
+  return (root / rel).string();
+}
+
+// A 1920x1080 clip of `n` frames: a window panning 3 px/frame over the group photo (1986x1545),
+// so the faces move like a slow camera pan.
+const std::vector<ImageRGB8>& clip(int n = 30) {
+  static std::vector<ImageRGB8> frames;
+  if (!frames.empty()) return frames;
+  const std::string path = data_path("faces/bald_guys.jpg");
+  if (!std::filesystem::exists(path)) return frames;
+  const ImageRGB8 photo = load_image(path);
+  for (int i = 0; i < n; ++i) {
+    const int x0 = std::min(3 * i, photo.width() - 1920), y0 = std::min(200 + i, photo.height() - 1080);
+    frames.push_back(ImageRGB8::copy_of(crop_view(photo, x0, y0, 1920, 1080)));
+  }
+  return frames;
+}
+
+// One photo, two faces: 2008_001009 scaled x2.25 (faces ~260 and ~320 px wide) onto a grey
+// 1920x1080 canvas, sliding 2 px/frame.
+const std::vector<ImageRGB8>& one_face_clip(int n = 30) {
+  static std::vector<ImageRGB8> frames;
+  if (!frames.empty()) return frames;
+  const std::string path = data_path("faces/2008_001009.jpg");
+  if (!std::filesystem::exists(path)) return frames;
+  const ImageRGB8 photo = load_image(path);
+  const ImageRGB8 big = pil_resize_lanczos(photo, 810, 1080);
+  for (int i = 0; i < n; ++i) {
+    ImageRGB8 f(1920, 1080, 100);
+    const int x0 = 400 + 2 * i;
+    for (int y = 0; y < 1080; ++y) std::copy(big.row(y), big.row(y) + 3 * 810, f.pixel(x0, y));
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
+const std::vector<ImageRGB8>& clip_for(int which) { return which == 0 ? clip() : one_face_clip(); }
+
+bool have_data(benchmark::State& state) {
+  if (clip().empty() || one_face_clip().empty()) {
+    state.SkipWithError("face test data missing: run packaging/fetch-test-data.sh");
+    return false;
+  }
+  return true;
+}
+
+// Detection on every frame + landmarks for every face.
+void BM_DetectEveryFrame(benchmark::State& state) {
+  if (!have_data(state)) return;
+  DetectorOptions o;
+  o.upsample = 0;
+  o.downscale = state.range(0) / 100.0;
+  FaceDetector detector(o);
+  const LandmarkPredictor predictor;
+  const auto& frames = clip_for(static_cast<int>(state.range(1)));
+  size_t i = 0, faces = 0;
+  for (auto _ : state) {
+    const ImageRGB8& f = frames[i++ % frames.size()];
+    const auto boxes = detector.detect(f);
+    for (const auto& b : boxes) benchmark::DoNotOptimize(predictor.predict(f, b));
+    faces += boxes.size();
+  }
+  state.counters["faces/frame"] = double(faces) / state.iterations();
+  state.SetLabel("downscale " + std::to_string(o.downscale).substr(0, 4));
+}
+// Args: downscale in percent, clip (0: group photo with ~12 faces, 1: two faces).
+BENCHMARK(BM_DetectEveryFrame)
+    ->Args({100, 0})->Args({50, 0})->Args({100, 1})->Args({50, 1})
+    ->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+
+// Tracking: window search per face every frame, full-frame detection every `detect_every` frames.
+void BM_Tracked(benchmark::State& state) {
+  if (!have_data(state)) return;
+  TrackerOptions o;
+  o.detect_every = static_cast<int>(state.range(0));
+  o.detector.downscale = state.range(1) / 100.0;
+  o.threads = static_cast<int>(state.range(3));
+  FaceTracker tracker(o);
+  const auto& frames = clip_for(static_cast<int>(state.range(2)));
+  size_t i = 0, faces = 0;
+  for (auto _ : state) {
+    const auto tracked = tracker.update(frames[i++ % frames.size()]);
+    faces += tracked.size();
+  }
+  state.counters["faces/frame"] = double(faces) / state.iterations();
+  state.counters["full_detections"] = tracker.full_detections();
+}
+// Args: detect_every, downscale in percent, clip (0: ~12 faces, 1: two faces), threads.
+BENCHMARK(BM_Tracked)
+    ->Args({10, 50, 0, 2})->Args({10, 50, 0, 1})->Args({30, 50, 0, 2})
+    ->Args({10, 50, 1, 2})->Args({10, 50, 1, 1})->Args({10, 100, 1, 2})
+    ->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+
+// The 256 FFHQ crop of one face (what the encoders consume). Arg 0: a face inside the frame;
+// 1: a face at the frame's edge, which takes the reference's reflect-pad + blur branch.
+void BM_AlignOneFace256(benchmark::State& state) {
+  if (!have_data(state)) return;
+  DetectorOptions o;
+  o.upsample = 0;
+  FaceDetector detector(o);
+  const LandmarkPredictor predictor;
+  const ImageRGB8& f = clip()[0];
+  const bool want_padded = state.range(0) == 1;
+  Landmarks chosen;
+  for (const FaceBox& b : detector.detect(f)) {
+    Landmarks lm = predictor.predict(f, b);
+    if (ffhq_geometry(ffhq_quad(lm), f.width(), f.height()).padded == want_padded) {
+      chosen = std::move(lm);
+      break;
+    }
+  }
+  if (chosen.empty()) {
+    state.SkipWithError("no suitable face in the benchmark frame");
+    return;
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(ffhq_align(f, chosen, {256, 0, true}));
+  state.SetLabel(want_padded ? "edge face (padded)" : "inner face");
+}
+BENCHMARK(BM_AlignOneFace256)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,200 @@
+#include <micromotion/compositor.h>
+#include <micromotion/error.h>
+#include <micromotion/ffhq_align.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace micromotion {
+namespace {
+
+// Distance from p to segment ab.
+double segment_distance(Point2d p, Point2d a, Point2d b) {
+  const Point2d ab = b - a, ap = p - a;
+  const double len2 = ab.x * ab.x + ab.y * ab.y;
+  const double t = len2 > 0 ? std::clamp((ap.x * ab.x + ap.y * ab.y) / len2, 0.0, 1.0) : 0.0;
+  return distance(p, a + ab * t);
+}
+
+bool inside_polygon(Point2d p, const std::vector<Point2d>& poly) {
+  bool in = false;
+  for (size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++) {
+    const Point2d a = poly[i], b = poly[j];
+    if ((a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x) in = !in;
+  }
+  return in;
+}
+
+// Bilinear sample of a single-channel mask; 0 outside (so the mask edge stays exactly 0).
+float sample_mask(const FaceMask& m, double x, double y) {
+  const int x0 = static_cast<int>(std::floor(x)), y0 = static_cast<int>(std::floor(y));
+  const double fx = x - x0, fy = y - y0;
+  auto at = [&m](int xi, int yi) -> double {
+    return (xi < 0 || yi < 0 || xi >= m.size || yi >= m.size) ? 0.0 : m.at(xi, yi);
+  };
+  const double top = at(x0, y0) + (at(x0 + 1, y0) - at(x0, y0)) * fx;
+  const double bot = at(x0, y0 + 1) + (at(x0 + 1, y0 + 1) - at(x0, y0 + 1)) * fx;
+  return static_cast<float>(top + (bot - top) * fy);
+}
+
+// Bilinear sample of an RGB image with clamped edges.
+void sample_rgb(const ImageView& im, double x, double y, double out[3]) {
+  x = std::clamp(x, 0.0, static_cast<double>(im.width - 1));
+  y = std::clamp(y, 0.0, static_cast<double>(im.height - 1));
+  const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);
+  const int x1 = std::min(x0 + 1, im.width - 1), y1 = std::min(y0 + 1, im.height - 1);
+  const double fx = x - x0, fy = y - y0;
+  const std::uint8_t *a = im.pixel(x0, y0), *b = im.pixel(x1, y0), *c = im.pixel(x0, y1), *d = im.pixel(x1, y1);
+  for (int k = 0; k < 3; ++k) {
+    const double top = a[k] + (b[k] - a[k]) * fx;
+    const double bot = c[k] + (d[k] - c[k]) * fx;
+    out[k] = top + (bot - top) * fy;
+  }
+}
+
+struct Footprint {
+  int x0, y0, x1, y1;  // frame pixels [x0, x1) x [y0, y1) that the aligned square can touch
+};
+
+Footprint footprint(int fw, int fh, const Affine2& to_frame, int aligned_size) {
+  const double s = aligned_size;
+  const Point2d c[4] = {to_frame({-0.5, -0.5}), to_frame({s - 0.5, -0.5}), to_frame({-0.5, s - 0.5}),
+                        to_frame({s - 0.5, s - 0.5})};
+  double x0 = c[0].x, x1 = c[0].x, y0 = c[0].y, y1 = c[0].y;
+  for (const Point2d& p : c) {
+    x0 = std::min(x0, p.x);
+    x1 = std::max(x1, p.x);
+    y0 = std::min(y0, p.y);
+    y1 = std::max(y1, p.y);
+  }
+  return {std::max(0, static_cast<int>(std::floor(x0))), std::max(0, static_cast<int>(std::floor(y0))),
+          std::min(fw, static_cast<int>(std::ceil(x1)) + 1), std::min(fh, static_cast<int>(std::ceil(y1)) + 1)};
+}
+
+void check(const ImageView& frame, const ImageView& gen, const Affine2& to_frame, int aligned_size, const FaceMask& mask) {
+  if (frame.empty() || gen.empty()) throw Error("compositor: empty frame or generated image");
+  if (gen.width != gen.height) {
+    throw Error("compositor: the generated face must be square, got " + std::to_string(gen.width) + "x" +
+                std::to_string(gen.height));
+  }
+  if (aligned_size < 1 || !(std::abs(to_frame.determinant()) > 0)) {
+    throw Error("compositor: degenerate alignment transform");
+  }
+  if (mask.size < 1 || mask.alpha.size() != static_cast<size_t>(mask.size) * mask.size) {
+    throw Error("compositor: the face mask is empty or malformed (build it with face_mask)");
+  }
+}
+
+// A generated image much finer than its footprint in the frame is first reduced (Lanczos), so
+// bilinear sampling does not alias. Deterministic: equal inputs give equal outputs (delta mode).
+ImageRGB8 fit_resolution(const ImageView& gen, const Affine2& to_frame, int aligned_size) {
+  const double frame_px = to_frame.scale() * aligned_size;  // face square side in frame pixels
+  if (gen.width <= 2.0 * frame_px) return ImageRGB8();
+  const int size = std::max(8, static_cast<int>(std::ceil(frame_px)));
+  return pil_resize_lanczos(gen, size, size);
+}
+
+template <typename Blend>
+void for_each_masked_pixel(int fw, int fh, const Affine2& to_frame, int aligned_size, const FaceMask& mask,
+                           const Blend& blend) {
+  const Affine2 inv = to_frame.inverse();
+  const Footprint fp = footprint(fw, fh, to_frame, aligned_size);
+  const double km = static_cast<double>(mask.size) / aligned_size;
+  for (int y = fp.y0; y < fp.y1; ++y) {
+    for (int x = fp.x0; x < fp.x1; ++x) {
+      const Point2d u = inv({static_cast<double>(x), static_cast<double>(y)});
+      const float a = sample_mask(mask, (u.x + 0.5) * km - 0.5, (u.y + 0.5) * km - 0.5);
+      if (a <= 0.0f) continue;  // never touch pixels outside the mask
+      blend(x, y, u, std::min(a, 1.0f));
+    }
+  }
+}
+
+}  // namespace
+
+FaceMask face_mask(const Landmarks& lm, const Affine2& to_frame, int aligned_size, const MaskOptions& options) {
+  if (lm.size() != 68) {
+    throw Error("face_mask: needs the 68 iBUG landmarks, got " + std::to_string(lm.size()));
+  }
+  if (aligned_size < 8) throw Error("face_mask: aligned size must be >= 8, got " + std::to_string(aligned_size));
+  const Affine2 inv = to_frame.inverse();
+  std::vector<Point2d> q(68);
+  for (size_t i = 0; i < 68; ++i) q[i] = inv(lm[i]);
+  // The face outline: the jaw (0..16), then the brows (26..17) lifted towards the hairline along
+  // the chin-to-brow direction, so the forehead is inside the mask.
+  Point2d brow{};
+  for (int i = 17; i < 27; ++i) brow = brow + q[i] * 0.1;
+  const Point2d up = brow - q[8];
+  std::vector<Point2d> poly(q.begin(), q.begin() + 17);
+  for (int i = 26; i >= 17; --i) poly.push_back(q[i] + up * options.forehead);
+
+  FaceMask m;
+  m.size = aligned_size;
+  m.alpha.assign(static_cast<size_t>(aligned_size) * aligned_size, 0.0f);
+  const double feather = std::max(1.0, options.feather * aligned_size);
+  for (int y = 0; y < aligned_size; ++y) {
+    for (int x = 0; x < aligned_size; ++x) {
+      const Point2d p{static_cast<double>(x), static_cast<double>(y)};
+      if (!inside_polygon(p, poly)) continue;
+      double d = 1e300;
+      for (size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++) d = std::min(d, segment_distance(p, poly[j], poly[i]));
+      const double t = std::min(1.0, d / feather);
+      m.alpha[static_cast<size_t>(y) * aligned_size + x] = static_cast<float>(t * t * (3.0 - 2.0 * t));  // smoothstep
+    }
+  }
+  return m;
+}
+
+void composite(ImageRGB8& frame, const ImageView& generated, const Affine2& to_frame, int aligned_size,
+               const FaceMask& mask) {
+  check(frame.view(), generated, to_frame, aligned_size, mask);
+  const ImageRGB8 reduced = fit_resolution(generated, to_frame, aligned_size);
+  const ImageView gen = reduced.empty() ? generated : reduced.view();
+  const double kg = static_cast<double>(gen.width) / aligned_size;
+  for_each_masked_pixel(frame.width(), frame.height(), to_frame, aligned_size, mask,
+                        [&](int x, int y, Point2d u, float a) {
+                          double g[3];
+                          sample_rgb(gen, (u.x + 0.5) * kg - 0.5, (u.y + 0.5) * kg - 0.5, g);
+                          std::uint8_t* p = frame.pixel(x, y);
+                          for (int c = 0; c < 3; ++c) {
+                            const double v = p[c] + (g[c] - p[c]) * a;
+                            p[c] = static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+                          }
+                        });
+}
+
+void composite_delta(ImageRGB8& frame, const ImageView& edited, const ImageView& original, const Affine2& to_frame,
+                     int aligned_size, const FaceMask& mask) {
+  check(frame.view(), edited, to_frame, aligned_size, mask);
+  if (edited.width != original.width || edited.height != original.height) {
+    throw Error("compositor: delta mode needs the edited and original faces at the same size (" +
+                std::to_string(edited.width) + " vs " + std::to_string(original.width) + ")");
+  }
+  const ImageRGB8 re = fit_resolution(edited, to_frame, aligned_size);
+  const ImageRGB8 ro = fit_resolution(original, to_frame, aligned_size);
+  const ImageView e = re.empty() ? edited : re.view();
+  const ImageView o = ro.empty() ? original : ro.view();
+  const double kg = static_cast<double>(e.width) / aligned_size;
+  for_each_masked_pixel(frame.width(), frame.height(), to_frame, aligned_size, mask,
+                        [&](int x, int y, Point2d u, float a) {
+                          double ge[3], go[3];
+                          sample_rgb(e, (u.x + 0.5) * kg - 0.5, (u.y + 0.5) * kg - 0.5, ge);
+                          sample_rgb(o, (u.x + 0.5) * kg - 0.5, (u.y + 0.5) * kg - 0.5, go);
+                          std::uint8_t* p = frame.pixel(x, y);
+                          for (int c = 0; c < 3; ++c) {
+                            const double v = p[c] + (ge[c] - go[c]) * a;
+                            p[c] = static_cast<std::uint8_t>(std::clamp(std::lround(v), 0L, 255L));
+                          }
+                        });
+}
+
+std::vector<float> alpha_in_frame(int frame_width, int frame_height, const Affine2& to_frame, int aligned_size,
+                                  const FaceMask& mask) {
+  std::vector<float> out(static_cast<size_t>(frame_width) * frame_height, 0.0f);
+  for_each_masked_pixel(frame_width, frame_height, to_frame, aligned_size, mask,
+                        [&](int x, int y, Point2d, float a) { out[static_cast<size_t>(y) * frame_width + x] = a; });
+  return out;
+}
+
+}  // namespace micromotion
