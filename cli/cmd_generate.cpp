@@ -5,6 +5,7 @@
 #include <micromotion/error.h>
 #include <micromotion/generator.h>
 #include <micromotion/npy.h>
+#include <micromotion/shape_text.h>
 
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
@@ -27,18 +28,12 @@ struct GenerateArgs {
   int mean_samples = 4096;
 };
 
-std::string shape_of(const at::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
 at::Tensor read_latent(const std::string& path, int64_t want_dim, const char* what) {
   at::Tensor t = read_npy(path).to(at::kFloat);
   if (t.dim() == want_dim - 1) t = t.unsqueeze(0);
   if (t.dim() != want_dim)
     throw Error(path + ": " + what + " must be " + std::to_string(want_dim) + "-D (with batch), got shape " +
-                shape_of(t));
+                shape_text(t.sizes()));
   return t;
 }
 
@@ -96,7 +91,7 @@ void generate(const GenerateArgs& a) {
 
   if (ext == ".npy") {
     write_npy(a.out, img);
-    fmt::print("wrote {} {} ({:.3f} s)\n", a.out, shape_of(img), secs);
+    fmt::print("wrote {} {} ({:.3f} s)\n", a.out, shape_text(img.sizes()), secs);
     return;
   }
   const int64_t B = img.size(0);

@@ -5,6 +5,7 @@
 #include <micromotion/error.h>
 #include <micromotion/generator.h>
 #include <micromotion/npy.h>
+#include <micromotion/shape_text.h>
 
 #include <ATen/ATen.h>
 #include <CLI/CLI.hpp>
@@ -16,16 +17,10 @@ namespace micromotion::cli {
 
 namespace {
 
-std::string shape_of(const at::Tensor& t) {
-  std::string s = "[";
-  for (int64_t i = 0; i < t.dim(); ++i) s += (i ? ", " : "") + std::to_string(t.size(i));
-  return s + "]";
-}
-
 void print_tensors(const TensorMap& tensors) {
   int64_t total = 0;
   for (const auto& [name, t] : tensors) {
-    fmt::print("  {:<48} {:<22} {}\n", name, shape_of(t), c10::toString(t.scalar_type()));
+    fmt::print("  {:<48} {:<22} {}\n", name, shape_text(t.sizes()), c10::toString(t.scalar_type()));
     total += t.numel();
   }
   fmt::print("  {} tensors, {} values\n", tensors.size(), total);
@@ -35,7 +30,7 @@ void inspect_direction(const at::Tensor& t) {
   at::Tensor d = t.to(at::kDouble);
   if (d.dim() == 3 && d.size(0) == 1) d = d.squeeze(0);
   fmt::print("kind: micromotion direction (W+ offset)\n");
-  fmt::print("shape: {} (stored {} {})\n", shape_of(d), shape_of(t), c10::toString(t.scalar_type()));
+  fmt::print("shape: {} (stored {} {})\n", shape_text(d.sizes()), shape_text(t.sizes()), c10::toString(t.scalar_type()));
   fmt::print("frobenius norm: {:.6f}\n", d.norm().item<double>());
   if (d.dim() == 2) {
     std::string rows;
@@ -55,7 +50,7 @@ bool is_npy(const std::string& path) {
 void inspect(const std::string& path) {
   if (is_npy(path)) {
     at::Tensor t = read_npy(path);
-    fmt::print("kind: npy array\nshape: {}\ndtype: {}\n", shape_of(t), c10::toString(t.scalar_type()));
+    fmt::print("kind: npy array\nshape: {}\ndtype: {}\n", shape_text(t.sizes()), c10::toString(t.scalar_type()));
     if (t.numel() > 0 && t.is_floating_point())
       fmt::print("min {:.6g}  max {:.6g}  mean {:.6g}  std {:.6g}\n", t.min().item<double>(), t.max().item<double>(),
                  t.mean().item<double>(), t.to(at::kDouble).std().item<double>());

@@ -1,5 +1,6 @@
 // Python values read from pickles: a tagged variant with reference semantics for containers.
 #include <micromotion/error.h>
+#include <micromotion/shape_text.h>
 #include <micromotion/value.h>
 
 #include <ATen/ATen.h>
@@ -145,11 +146,7 @@ bool Value::same_key(const Value& other) const {
 
 namespace {
 std::string tensor_repr(const at::Tensor& t) {
-  std::ostringstream os;
-  os << "tensor[";
-  for (int64_t i = 0; i < t.dim(); ++i) os << (i ? ", " : "") << t.size(i);
-  os << "] " << c10::toString(t.scalar_type());
-  return os.str();
+  return "tensor" + shape_text(t.sizes()) + " " + c10::toString(t.scalar_type());
 }
 }  // namespace
 

@@ -2,6 +2,7 @@
 // early exit, fp32 / bf16.
 #include <micromotion/error.h>
 #include <micromotion/generator.h>
+#include <micromotion/shape_text.h>
 
 #include "nn/fir.h"
 #include "nn/modulated_layers.h"
@@ -19,14 +20,6 @@ namespace {
 
 constexpr double kLrMlp = 0.01;  // mapping network learning-rate multiplier (rosinality default)
 
-std::string shape_str(at::IntArrayRef s) {
-  std::ostringstream os;
-  os << "[";
-  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
-  os << "]";
-  return os.str();
-}
-
 const at::Tensor& need(const TensorMap& sd, const std::string& key) {
   auto it = sd.find(key);
   if (it == sd.end()) throw Error("generator state dict has no '" + key + "'");
@@ -36,8 +29,8 @@ const at::Tensor& need(const TensorMap& sd, const std::string& key) {
 const at::Tensor& need(const TensorMap& sd, const std::string& key, std::vector<int64_t> shape) {
   const at::Tensor& t = need(sd, key);
   if (t.sizes() != at::IntArrayRef(shape))
-    throw Error("generator tensor '" + key + "' has shape " + shape_str(t.sizes()) + ", expected " +
-                shape_str(shape));
+    throw Error("generator tensor '" + key + "' has shape " + shape_text(t.sizes()) + ", expected " +
+                shape_text(shape));
   if (!t.is_floating_point()) throw Error("generator tensor '" + key + "' is not floating point");
   return t;
 }
@@ -95,7 +88,7 @@ GeneratorConfig GeneratorConfig::infer(const TensorMap& sd) {
   GeneratorConfig c;
   const at::Tensor& s1 = need(sd, "style.1.weight");
   if (s1.dim() != 2 || s1.size(0) != s1.size(1))
-    throw Error("generator tensor 'style.1.weight' has shape " + shape_str(s1.sizes()) + ", expected square");
+    throw Error("generator tensor 'style.1.weight' has shape " + shape_text(s1.sizes()) + ", expected square");
   c.style_dim = static_cast<int>(s1.size(0));
   c.n_mlp = 0;
   while (sd.count("style." + std::to_string(c.n_mlp + 1) + ".weight")) ++c.n_mlp;
@@ -105,7 +98,7 @@ GeneratorConfig GeneratorConfig::infer(const TensorMap& sd) {
   c.resolution = 4 << n_rgbs;
   const at::Tensor& in = need(sd, "input.input");
   if (in.dim() != 4 || in.size(0) != 1 || in.size(2) != 4 || in.size(3) != 4)
-    throw Error("generator tensor 'input.input' has shape " + shape_str(in.sizes()) + ", expected [1, C, 4, 4]");
+    throw Error("generator tensor 'input.input' has shape " + shape_text(in.sizes()) + ", expected [1, C, 4, 4]");
   c.channels.push_back(static_cast<int>(in.size(1)));
   for (int k = 0; k < n_rgbs; ++k) {
     const at::Tensor& w = need(sd, "convs." + std::to_string(2 * k) + ".conv.weight");
@@ -321,7 +314,7 @@ TensorMap Generator::random_state_dict(const GeneratorConfig& c, uint64_t seed) 
 at::Tensor Generator::mapping(const at::Tensor& z) const {
   const int64_t S = impl_->cfg.style_dim;
   if (z.dim() != 2 || z.size(1) != S)
-    throw Error("z of shape " + shape_str(z.sizes()) + " does not fit this generator: expected [B, " +
+    throw Error("z of shape " + shape_text(z.sizes()) + " does not fit this generator: expected [B, " +
                 std::to_string(S) + "]");
   at::Tensor x = z.to(at::TensorOptions().dtype(at::kFloat).device(impl_->opt.device));
   x = x * at::rsqrt(x.pow(2).mean(1, true) + 1e-8);  // PixelNorm
@@ -345,7 +338,7 @@ at::Tensor Generator::truncate(const at::Tensor& w, double psi, const at::Tensor
 
 at::Tensor Generator::broadcast(const at::Tensor& w) const {
   if (w.dim() != 2 || w.size(1) != impl_->cfg.style_dim)
-    throw Error("w of shape " + shape_str(w.sizes()) + " does not fit this generator: expected [B, " +
+    throw Error("w of shape " + shape_text(w.sizes()) + " does not fit this generator: expected [B, " +
                 std::to_string(impl_->cfg.style_dim) + "]");
   return w.unsqueeze(1).expand({w.size(0), impl_->cfg.n_latent(), w.size(1)}).contiguous();
 }
@@ -360,7 +353,7 @@ at::Tensor Generator::synthesize(const at::Tensor& wplus, const SynthesisOptions
   const Impl& g = *impl_;
   const GeneratorConfig& c = g.cfg;
   if (wplus.dim() != 3 || wplus.size(1) != c.n_latent() || wplus.size(2) != c.style_dim)
-    throw Error("W+ of shape " + shape_str(wplus.sizes()) + " does not fit this generator: expected [B, " +
+    throw Error("W+ of shape " + shape_text(wplus.sizes()) + " does not fit this generator: expected [B, " +
                 std::to_string(c.n_latent()) + ", " + std::to_string(c.style_dim) + "]");
   if (wplus.size(0) < 1) throw Error("W+ batch is empty");
   const int stop = o.stop_at == 0 ? c.resolution : o.stop_at;

@@ -35,13 +35,11 @@ void polyphase_weights(const at::Tensor& w, at::Tensor (&out)[4]) {
 }
 
 void StyledConv::prepare(c10::ScalarType dtype) {
+  // One copy of the weights in fp32 (the compute copy is the same tensor); bf16 adds a
+  // half-size copy. Polyphase kernels are sliced per call: 9 taps, cheap next to the conv.
+  weight = weight.contiguous(at::MemoryFormat::ChannelsLast);
   wsq = weight.pow(2).sum({2, 3});
   shared = to_compute(weight, dtype);
-  if (upsample) {
-    at::Tensor ph[4];
-    polyphase_weights(weight, ph);
-    for (int i = 0; i < 4; ++i) shared_phase[i] = to_compute(ph[i], dtype);
-  }
 }
 
 at::Tensor StyledConv::forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& noise) const {
@@ -68,7 +66,10 @@ at::Tensor StyledConv::forward(const at::Tensor& x, const at::Tensor& w, const a
     input = (x * s.to(dtype).view({B, cin, 1, 1})).contiguous(at::MemoryFormat::ChannelsLast);
     epilogue_demod = demod.contiguous();
     kernel = shared;
-    for (int i = 0; i < 4; ++i) phase[i] = shared_phase[i];
+    if (upsample) {
+      polyphase_weights(shared, phase);
+      for (auto& p : phase) p = p.contiguous(at::MemoryFormat::ChannelsLast);
+    }
   }
 
   if (!upsample) {

@@ -23,10 +23,9 @@ struct StyledConv {
   bool upsample = false;
   int64_t cin = 0, cout = 0;
   Modulation mod;
-  at::Tensor weight;    // [cout, cin, 3, 3] float32, pre-scaled by 1/sqrt(cin·9)
+  at::Tensor weight;    // [cout, cin, 3, 3] float32 channels-last, pre-scaled by 1/sqrt(cin·9)
   at::Tensor wsq;       // [cout, cin] float32: Σ_taps weight², for demodulation
-  at::Tensor shared;    // batch > 1: weight in the compute dtype (channels-last)
-  at::Tensor shared_phase[4];  // batch > 1, upsample: the four polyphase weights
+  at::Tensor shared;    // batch > 1: weight in the compute dtype (the same tensor in fp32)
   float noise_weight = 0.f;
   at::Tensor bias;      // [cout] float32 (FusedLeakyReLU bias)
   FirTaps taps{};       // upsample blur
