@@ -10,6 +10,7 @@ namespace micromotion::cli {
 void add_inspect(CLI::App& app);
 void add_generate(CLI::App& app);
 void add_models(CLI::App& app);
+void add_invert(CLI::App& app);
 #ifdef MICROMOTION_HAVE_FACE
 void add_align(CLI::App& app);
 #endif

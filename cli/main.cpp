@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   micromotion::cli::add_inspect(app);
   micromotion::cli::add_generate(app);
   micromotion::cli::add_models(app);
+  micromotion::cli::add_invert(app);
 #ifdef MICROMOTION_HAVE_FACE
   micromotion::cli::add_align(app);
 #endif

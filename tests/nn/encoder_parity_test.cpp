@@ -1,0 +1,248 @@
+// Encoders against the reference outputs in ../shared/fixtures/encoders/ (README there):
+// ReStyle-pSp per iteration, the warm-start API, e4e, bf16, batches, and the errors a user
+// can meet when loading.
+#include "test_support.h"
+
+#include <micromotion/checkpoint.h>
+#include <micromotion/encoder.h>
+#include <micromotion/error.h>
+
+#include <ATen/ATen.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+namespace {
+
+using micromotion::Encoder;
+using micromotion::EncoderKind;
+using micromotion::EncoderOptions;
+using micromotion::InversionOptions;
+using micromotion::WarmStart;
+
+// Fixture README: encoder latents <= 1e-4, images <= 1e-3 (errors compound over iterations).
+constexpr double kLatentTol = 1e-4;
+constexpr double kImageTol = 1e-3;
+
+std::string restyle_file() { return mmtest::fixture("encoders/restyle_psp/restyle_psp.pt").string(); }
+std::string e4e_file() { return mmtest::fixture("encoders/e4e/e4e.pt").string(); }
+at::Tensor restyle(const std::string& name) { return mmtest::load_fixture("encoders/restyle_psp/" + name); }
+
+struct Trace {
+  std::vector<at::Tensor> latents, images;
+  InversionOptions options(int iterations) {
+    InversionOptions o;
+    o.iterations = iterations;
+    o.on_iteration = [this](int, const at::Tensor& l, const at::Tensor& i) {
+      latents.push_back(l.clone());
+      images.push_back(i.clone());
+    };
+    return o;
+  }
+};
+
+TEST(ReStylePsp, ConfigIsReadFromShapes) {
+  Encoder enc = Encoder::load(restyle_file());
+  const auto& c = enc.config();
+  EXPECT_EQ(c.kind, EncoderKind::Backbone);
+  EXPECT_TRUE(c.iterative());
+  EXPECT_EQ(c.input_channels, 6);
+  EXPECT_EQ(c.num_layers, 50);
+  EXPECT_TRUE(c.squeeze_excite);
+  EXPECT_EQ(c.stem_width, 16);
+  EXPECT_EQ(c.stage_widths, (std::array<int64_t, 4>{16, 16, 32, 32}));
+  EXPECT_EQ(c.n_styles, 14);
+  EXPECT_EQ(c.style_dim, 16);
+  EXPECT_EQ(c.default_iterations, 5);
+  EXPECT_EQ(enc.decoder().config().resolution, 256);
+  EXPECT_EQ(enc.latent_avg().sizes(), (at::IntArrayRef{14, 16}));
+}
+
+TEST(ReStylePsp, MatchesReferencePerIteration) {
+  Encoder enc = Encoder::load(restyle_file());
+  const double avg_err = mmtest::max_abs_diff(enc.average_image()[0], restyle("avg_image.npy"));
+  EXPECT_LE(avg_err, kImageTol);
+  std::printf("restyle avg_image max|d| %.3g\n", avg_err);
+
+  Trace trace;
+  auto result = enc.invert(restyle("input.npy"), std::nullopt, trace.options(5));
+  ASSERT_EQ(trace.latents.size(), 5u);
+  for (int k = 0; k < 5; ++k) {
+    const std::string it = std::to_string(k);
+    const double dl = mmtest::max_abs_diff(trace.latents[k][0], restyle("latent_iter" + it + ".npy"));
+    const double di = mmtest::max_abs_diff(trace.images[k][0], restyle("image_iter" + it + ".npy"));
+    std::printf("restyle iter %d: latent max|d| %.3g, image max|d| %.3g\n", k, dl, di);
+    EXPECT_LE(dl, kLatentTol) << "iteration " << k;
+    EXPECT_LE(di, kImageTol) << "iteration " << k;
+  }
+  // The result is the last iteration; at decoder size 256 face_pool is the identity.
+  EXPECT_TRUE(result.latent.equal(trace.latents[4]));
+  EXPECT_TRUE(result.image256.equal(trace.images[4]));
+  EXPECT_EQ(result.image.sizes(), (at::IntArrayRef{1, 3, 256, 256}));
+}
+
+TEST(ReStylePsp, SkipsTheLastDecodeWhenNoImageIsWanted) {
+  Encoder enc = Encoder::load(restyle_file());
+  InversionOptions full;
+  full.iterations = 3;
+  InversionOptions latent_only = full;
+  latent_only.reconstruct = false;
+  auto a = enc.invert(restyle("input.npy"), std::nullopt, full);
+  auto b = enc.invert(restyle("input.npy"), std::nullopt, latent_only);
+  EXPECT_FALSE(b.image.defined());
+  EXPECT_FALSE(b.image256.defined());
+  EXPECT_TRUE(a.latent.equal(b.latent)) << "same arithmetic either way";
+  EXPECT_LE(mmtest::max_abs_diff(b.latent[0], restyle("latent_iter2.npy")), kLatentTol);
+}
+
+TEST(ReStylePsp, WarmStartContinuesTheReferenceTrajectory) {
+  Encoder enc = Encoder::load(restyle_file());
+  const at::Tensor input = restyle("input.npy");
+  for (int k = 0; k < 4; ++k) {
+    WarmStart warm{restyle("latent_iter" + std::to_string(k) + ".npy").unsqueeze(0),
+                   restyle("image_iter" + std::to_string(k) + ".npy").unsqueeze(0)};
+    InversionOptions o;
+    o.iterations = 1;
+    auto r = enc.invert(input, warm, o);
+    const std::string next = std::to_string(k + 1);
+    const double dl = mmtest::max_abs_diff(r.latent[0], restyle("latent_iter" + next + ".npy"));
+    const double di = mmtest::max_abs_diff(r.image256[0], restyle("image_iter" + next + ".npy"));
+    std::printf("warm start from iter %d: latent max|d| %.3g, image max|d| %.3g\n", k, dl, di);
+    EXPECT_LE(dl, kLatentTol) << "from iteration " << k;
+    EXPECT_LE(di, kImageTol) << "from iteration " << k;
+  }
+  // A video track: two steps from iteration 1's state land on iteration 3, and the result's
+  // warm_start() feeds the next frame.
+  InversionOptions two;
+  two.iterations = 2;
+  auto r = enc.invert(input, WarmStart{restyle("latent_iter1.npy").unsqueeze(0),
+                                       restyle("image_iter1.npy").unsqueeze(0)}, two);
+  EXPECT_LE(mmtest::max_abs_diff(r.latent[0], restyle("latent_iter3.npy")), kLatentTol);
+  InversionOptions one;
+  one.iterations = 1;
+  auto r2 = enc.invert(input, r.warm_start(), one);
+  EXPECT_LE(mmtest::max_abs_diff(r2.latent[0], restyle("latent_iter4.npy")), kLatentTol);
+}
+
+TEST(ReStylePsp, BatchRowsAreIndependent) {
+  Encoder enc = Encoder::load(restyle_file());
+  const at::Tensor a = restyle("input.npy");
+  const at::Tensor b = at::flip(a, {3});  // a mirrored face
+  InversionOptions o;
+  o.iterations = 2;
+  auto both = enc.invert(at::cat({a, b}), std::nullopt, o);
+  auto only_b = enc.invert(b, std::nullopt, o);
+  EXPECT_LE(mmtest::max_abs_diff(both.latent[0], restyle("latent_iter1.npy")), kLatentTol);
+  EXPECT_LE(mmtest::max_abs_diff(both.latent[1], only_b.latent[0]), 1e-5);
+  EXPECT_LE(mmtest::max_abs_diff(both.image[1], only_b.image[0]), 1e-4);
+}
+
+TEST(ReStylePsp, Bfloat16StaysCloseToTheReference) {
+  EncoderOptions opt;
+  opt.dtype = at::kBFloat16;
+  Encoder enc = Encoder::load(restyle_file(), opt);
+  Trace trace;
+  enc.invert(restyle("input.npy"), std::nullopt, trace.options(5));
+  for (int k = 0; k < 5; ++k) {
+    const std::string it = std::to_string(k);
+    const at::Tensor ref = restyle("latent_iter" + it + ".npy");
+    const double dl = mmtest::max_abs_diff(trace.latents[k][0], ref);
+    const double di = mmtest::max_abs_diff(trace.images[k][0], restyle("image_iter" + it + ".npy"));
+    std::printf("restyle bf16 iter %d: latent max|d| %.3g (max|latent| %.3g), image max|d| %.3g\n", k,
+                dl, ref.abs().max().item<double>(), di);
+    // bf16 keeps 8 mantissa bits through ~50 convs: measured <= 0.4% of the latent range.
+    EXPECT_LE(dl, 0.02 * ref.abs().max().item<double>()) << "iteration " << k;
+    EXPECT_LE(di, 0.1) << "iteration " << k;
+  }
+}
+
+TEST(E4e, MatchesReference) {
+  Encoder enc = Encoder::load(e4e_file());
+  const auto& c = enc.config();
+  EXPECT_EQ(c.kind, EncoderKind::Encoder4Editing);
+  EXPECT_FALSE(c.iterative());
+  EXPECT_EQ(c.n_styles, 10);
+  EXPECT_EQ(c.style_dim, 16);
+  EXPECT_EQ(c.stage_widths, (std::array<int64_t, 4>{16, 16, 16, 32}));
+  auto r = enc.invert(restyle("input.npy"));
+  const double dl = mmtest::max_abs_diff(r.latent, mmtest::load_fixture("encoders/e4e/latent.npy"));
+  const double di = mmtest::max_abs_diff(r.image, mmtest::load_fixture("encoders/e4e/image.npy"));
+  std::printf("e4e: latent max|d| %.3g, image max|d| %.3g\n", dl, di);
+  EXPECT_LE(dl, kLatentTol);
+  EXPECT_LE(di, kImageTol);
+  EXPECT_EQ(r.image256.sizes(), (at::IntArrayRef{1, 3, 256, 256}));  // face_pool of the 64² image
+
+  EncoderOptions bf;
+  bf.dtype = at::kBFloat16;
+  auto rb = Encoder::load(e4e_file(), bf).invert(restyle("input.npy"));
+  const double dlb = mmtest::max_abs_diff(rb.latent, mmtest::load_fixture("encoders/e4e/latent.npy"));
+  std::printf("e4e bf16: latent max|d| %.3g\n", dlb);
+  EXPECT_LE(dlb, 0.02 * r.latent.abs().max().item<double>());
+}
+
+// No pSp fixture exists; pSp's GradualStyleEncoder and e4e share every weight name, and
+// e4e's rows are w0 = block 0 and w0 + block i. So pSp run on e4e's weights must satisfy
+// e4e(x) - avg = [p_0, p_0 + p_i], which pins the FPN and every block of the pSp path to
+// the e4e reference.
+TEST(Psp, GradualStyleEncoderAgreesWithE4eOnSharedWeights) {
+  using micromotion::Generator;
+  using micromotion::TensorMap;
+  micromotion::Value root = micromotion::load_checkpoint(e4e_file());
+  TensorMap all = micromotion::tensors_of(micromotion::require_key(root, "state_dict", "e4e"));
+  TensorMap enc_sd, dec_sd;
+  for (auto& [k, v] : all) {
+    if (k.rfind("encoder.", 0) == 0) enc_sd[k.substr(8)] = v;
+    if (k.rfind("decoder.", 0) == 0) dec_sd[k.substr(8)] = v;
+  }
+  micromotion::EncoderSpec spec;
+  spec.kind = EncoderKind::GradualStyle;
+  spec.start_from_latent_avg = false;
+  Encoder psp = Encoder::from_state_dict(std::move(enc_sd), Generator::from_state_dict(dec_sd),
+                                         std::nullopt, spec);
+  EXPECT_EQ(psp.config().kind, EncoderKind::GradualStyle);
+  at::Tensor rows = psp.invert(restyle("input.npy")).latent[0];  // no latent_avg added
+  at::Tensor avg = root.as_dict().find("latent_avg")->as_tensor();
+  at::Tensor want = mmtest::load_fixture("encoders/e4e/latent.npy")[0] - avg;
+  at::Tensor got = rows.clone();
+  got.narrow(0, 1, got.size(0) - 1).add_(rows[0]);
+  const double d = mmtest::max_abs_diff(got, want);
+  std::printf("pSp on e4e weights: max|d| %.3g\n", d);
+  EXPECT_LE(d, kLatentTol);
+}
+
+void expect_error(const std::string& path, const std::vector<std::string>& needles) {
+  try {
+    Encoder::load(path);
+    ADD_FAILURE() << path << " loaded";
+  } catch (const micromotion::Error& e) {
+    for (const auto& n : needles)
+      EXPECT_NE(std::string(e.what()).find(n), std::string::npos) << "'" << n << "' not in: " << e.what();
+  }
+}
+
+TEST(EncoderErrors, WrongFilesSayWhatTheyAre) {
+  const std::string gen = mmtest::fixture("stylegan2/g64/generator.pt").string();
+  expect_error(gen, {gen, "generator", "g_ema"});
+  const std::string dir = mmtest::fixture("anchors/smile/d_latent").string();
+  expect_error(dir, {dir, "single tensor", "[1, 18, 512]"});
+  const auto tmp = mmtest::temp_dir("encoder_errors");
+  const std::string bytes = mmtest::read_file(restyle_file());
+  const std::string cut = (tmp / "truncated.pt").string();
+  mmtest::write_file(cut, bytes.substr(0, bytes.size() / 2));
+  expect_error(cut, {cut});
+  const std::string missing = (tmp / "nope.pt").string();
+  expect_error(missing, {missing});
+}
+
+TEST(EncoderErrors, WrongInputShapes) {
+  Encoder enc = Encoder::load(restyle_file());
+  EXPECT_THROW(enc.invert(at::zeros({1, 3, 128, 128})), micromotion::Error);
+  EXPECT_THROW(enc.invert(at::zeros({3, 256, 256})), micromotion::Error);
+  InversionOptions o;
+  o.iterations = 1;
+  WarmStart bad{at::zeros({1, 18, 16}), at::zeros({1, 3, 256, 256})};
+  EXPECT_THROW(enc.invert(restyle("input.npy"), bad, o), micromotion::Error);
+}
+
+}  // namespace
