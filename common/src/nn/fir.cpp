@@ -1,4 +1,5 @@
 #include "nn/fir.h"
+#include "nn/float_convert.h"
 
 #include <micromotion/error.h>
 
@@ -15,29 +16,6 @@ namespace micromotion::nn {
 namespace {
 
 constexpr float kSqrt2 = 1.4142135623730951f;
-
-// Branch-free conversions so the channel loops vectorize (c10's BFloat16 conversion has
-// a NaN branch). Round to nearest even; activations are finite.
-inline float to_f(float v) { return v; }
-inline float to_f(c10::BFloat16 v) {
-  const uint32_t u = uint32_t(v.x) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-template <typename T>
-inline T from_f(float f);
-template <>
-inline float from_f<float>(float f) {
-  return f;
-}
-template <>
-inline c10::BFloat16 from_f<c10::BFloat16>(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return c10::BFloat16(static_cast<uint16_t>(u >> 16), c10::BFloat16::from_bits());
-}
 
 // leaky ReLU (slope 0.2) times sqrt(2), StyleGAN2's fused activation.
 inline float activate(float v) { return std::max(v, 0.2f * v) * kSqrt2; }

@@ -1,6 +1,8 @@
 #include "nn/modulated_layers.h"
+#include "nn/float_convert.h"
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 namespace micromotion::nn {
 
@@ -11,7 +13,80 @@ constexpr int64_t kPhasePad[4][2] = {{1, 1}, {1, 0}, {0, 1}, {0, 0}};
 at::Tensor to_compute(const at::Tensor& w, c10::ScalarType dtype) {
   return w.to(dtype).contiguous(at::MemoryFormat::ChannelsLast);
 }
+
+// Taps (ky, kx) of each polyphase kernel in its row-major order (see polyphase_weights).
+struct Phase {
+  int kh, kw;
+  int taps[4][2];
+};
+constexpr Phase kPhases[4] = {{2, 2, {{2, 2}, {2, 0}, {0, 2}, {0, 0}}},
+                              {2, 1, {{2, 1}, {0, 1}, {0, 0}, {0, 0}}},
+                              {1, 2, {{1, 2}, {1, 0}, {0, 0}, {0, 0}}},
+                              {1, 1, {{1, 1}, {0, 0}, {0, 0}, {0, 0}}}};
+
+template <typename T>
+void modulate_impl(const float* W, int64_t cout, int64_t cin, const float* s, const float* d, bool upsample,
+                   T* const* out) {
+  at::parallel_for(0, cout, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t o = begin; o < end; ++o) {
+      const float g = d ? d[o] : 1.f;
+      auto row = [&](int ky, int kx, T* dst) {
+        const float* src = W + (o * 9 + ky * 3 + kx) * cin;  // weights are [cout][ky][kx][cin]
+        if (s) {
+#pragma omp simd
+          for (int64_t i = 0; i < cin; ++i) dst[i] = from_f<T>(src[i] * s[i] * g);
+        } else {
+#pragma omp simd
+          for (int64_t i = 0; i < cin; ++i) dst[i] = from_f<T>(src[i] * g);
+        }
+      };
+      if (!upsample) {
+        for (int k = 0; k < 9; ++k) row(k / 3, k % 3, out[0] + (o * 9 + k) * cin);
+        continue;
+      }
+      for (int p = 0; p < 4; ++p) {
+        const int n = kPhases[p].kh * kPhases[p].kw;
+        for (int t = 0; t < n; ++t) row(kPhases[p].taps[t][0], kPhases[p].taps[t][1], out[p] + (o * n + t) * cin);
+      }
+    }
+  });
+}
 }  // namespace
+
+void modulated_kernels(const at::Tensor& weight, const at::Tensor& s, const at::Tensor& demod,
+                       c10::ScalarType dtype, bool upsample, at::Tensor (&out)[4]) {
+  const int64_t cout = weight.size(0), cin = weight.size(1);
+  TORCH_CHECK(weight.is_contiguous(at::MemoryFormat::ChannelsLast) && weight.scalar_type() == at::kFloat,
+              "weights must be channels-last float32");
+  const auto opt = weight.options().dtype(dtype).memory_format(at::MemoryFormat::ChannelsLast);
+  if (!weight.device().is_cpu()) {
+    at::Tensor wm = weight;
+    if (s.defined()) wm = wm * s.view({1, cin, 1, 1});
+    if (demod.defined()) wm = wm * demod.view({cout, 1, 1, 1});
+    if (upsample) {
+      polyphase_weights(wm, out);
+      for (auto& t : out) t = to_compute(t, dtype);
+    } else {
+      out[0] = to_compute(wm, dtype);
+    }
+    return;
+  }
+  const int n = upsample ? 4 : 1;
+  for (int p = 0; p < n; ++p)
+    out[p] = upsample ? at::empty({cout, cin, kPhases[p].kh, kPhases[p].kw}, opt) : at::empty({cout, cin, 3, 3}, opt);
+  const float* sp = s.defined() ? s.contiguous().data_ptr<float>() : nullptr;
+  const float* dp = demod.defined() ? demod.contiguous().data_ptr<float>() : nullptr;
+  if (dtype == at::kFloat) {
+    float* o[4] = {};
+    for (int p = 0; p < n; ++p) o[p] = out[p].data_ptr<float>();
+    modulate_impl<float>(weight.data_ptr<float>(), cout, cin, sp, dp, upsample, o);
+  } else {
+    TORCH_CHECK(dtype == at::kBFloat16, "unsupported dtype");
+    c10::BFloat16* o[4] = {};
+    for (int p = 0; p < n; ++p) o[p] = out[p].data_ptr<c10::BFloat16>();
+    modulate_impl<c10::BFloat16>(weight.data_ptr<float>(), cout, cin, sp, dp, upsample, o);
+  }
+}
 
 at::Tensor Modulation::operator()(const at::Tensor& w) const { return at::addmm(bias, w, weight.t()); }
 
@@ -35,11 +110,11 @@ void polyphase_weights(const at::Tensor& w, at::Tensor (&out)[4]) {
 }
 
 void StyledConv::prepare(c10::ScalarType dtype) {
-  // One copy of the weights in fp32 (the compute copy is the same tensor); bf16 adds a
-  // half-size copy. Polyphase kernels are sliced per call: 9 taps, cheap next to the conv.
+  // One copy of the weights in fp32 (the batched path's kernel is the same tensor); bf16
+  // adds a half-size copy. Upsampling layers make their polyphase kernels per call.
   weight = weight.contiguous(at::MemoryFormat::ChannelsLast);
   wsq = weight.pow(2).sum({2, 3});
-  shared = to_compute(weight, dtype);
+  if (!upsample) shared = to_compute(weight, dtype);
 }
 
 at::Tensor StyledConv::forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& noise) const {
@@ -48,39 +123,31 @@ at::Tensor StyledConv::forward(const at::Tensor& x, const at::Tensor& w, const a
   at::Tensor s = mod(w);                                         // [B, cin]
   at::Tensor demod = at::rsqrt(at::mm(s * s, wsq.t()) + 1e-8);  // [B, cout]
 
-  at::Tensor input, kernel, epilogue_demod;
-  at::Tensor phase[4];
+  at::Tensor input, epilogue_demod;
+  at::Tensor kernels[4];
   if (B == 1) {
     // Fold style and demodulation into the weight, exactly as the reference does.
-    at::Tensor wm = weight * s.view({1, cin, 1, 1}) * demod.view({cout, 1, 1, 1});
     input = x;
-    if (upsample) {
-      at::Tensor ph[4];
-      polyphase_weights(wm, ph);
-      for (int i = 0; i < 4; ++i) phase[i] = to_compute(ph[i], dtype);
-    } else {
-      kernel = to_compute(wm, dtype);
-    }
+    modulated_kernels(weight, s[0], demod[0], dtype, upsample, kernels);
   } else {
     // conv(x·s, W)·demod == conv(x, W·s·demod): one weight for the whole batch.
     input = (x * s.to(dtype).view({B, cin, 1, 1})).contiguous(at::MemoryFormat::ChannelsLast);
     epilogue_demod = demod.contiguous();
-    kernel = shared;
-    if (upsample) {
-      polyphase_weights(shared, phase);
-      for (auto& p : phase) p = p.contiguous(at::MemoryFormat::ChannelsLast);
-    }
+    if (upsample)
+      modulated_kernels(weight, at::Tensor(), at::Tensor(), dtype, true, kernels);
+    else
+      kernels[0] = shared;
   }
 
   if (!upsample) {
-    at::Tensor out = conv2d(input, kernel, 1, 1);
+    at::Tensor out = conv2d(input, kernels[0], 1, 1);
     if (!out.is_contiguous(at::MemoryFormat::ChannelsLast)) out = out.contiguous(at::MemoryFormat::ChannelsLast);
     bias_noise_activate_(out, epilogue_demod, noise, noise_weight, bias);
     return out;
   }
   at::Tensor ph_out[4];
   for (int i = 0; i < 4; ++i) {
-    ph_out[i] = conv2d(input, phase[i], kPhasePad[i][0], kPhasePad[i][1]);
+    ph_out[i] = conv2d(input, kernels[i], kPhasePad[i][0], kPhasePad[i][1]);
     if (!ph_out[i].is_contiguous(at::MemoryFormat::ChannelsLast))
       ph_out[i] = ph_out[i].contiguous(at::MemoryFormat::ChannelsLast);
   }

@@ -25,7 +25,7 @@ struct StyledConv {
   Modulation mod;
   at::Tensor weight;    // [cout, cin, 3, 3] float32 channels-last, pre-scaled by 1/sqrt(cin·9)
   at::Tensor wsq;       // [cout, cin] float32: Σ_taps weight², for demodulation
-  at::Tensor shared;    // batch > 1: weight in the compute dtype (the same tensor in fp32)
+  at::Tensor shared;    // batch > 1, no upsampling: the kernel in the compute dtype (fp32: `weight`)
   float noise_weight = 0.f;
   at::Tensor bias;      // [cout] float32 (FusedLeakyReLU bias)
   FirTaps taps{};       // upsample blur
@@ -52,7 +52,14 @@ struct ToRGB {
 at::Tensor conv2d(const at::Tensor& x, const at::Tensor& w, int64_t pad_h, int64_t pad_w);
 
 // The four polyphase kernels of a stride-2 transposed 3x3 conv, as forward-conv
-// weights [cout, cin, kh, kw]: ee (2x2), eo (2x1), oe (1x2), oo (1x1).
+// weights [cout, cin, kh, kw]: ee (2x2), eo (2x1), oe (1x2), oo (1x1). ATen formulation
+// (any device); the oracle of modulated_kernels.
 void polyphase_weights(const at::Tensor& w, at::Tensor (&out)[4]);
+
+// The conv kernels of one call in one pass over the weights: weight [cout, cin, 3, 3]
+// (channels-last float32) · s[cin] · demod[cout] (either may be undefined: 1), in `dtype`,
+// channels-last; out[0] the 3x3 kernel, or out[0..3] the polyphase kernels when upsample.
+void modulated_kernels(const at::Tensor& weight, const at::Tensor& s, const at::Tensor& demod,
+                       c10::ScalarType dtype, bool upsample, at::Tensor (&out)[4]);
 
 }  // namespace micromotion::nn
