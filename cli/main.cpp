@@ -23,8 +23,11 @@ int main(int argc, char** argv) {
   micromotion::cli::add_generate(app);
   micromotion::cli::add_models(app);
   micromotion::cli::add_invert(app);
+  micromotion::cli::add_subspace(app);
 #ifdef MICROMOTION_HAVE_FACE
   micromotion::cli::add_align(app);
+  micromotion::cli::add_render(app);
+  micromotion::cli::add_evaluate(app);
 #endif
   try {
     app.parse(argc, argv);

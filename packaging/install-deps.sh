@@ -20,6 +20,8 @@ packages=(
   libtorch-dev libopenblas-openmp-dev libopenblas0-openmp
   # small libraries the core and the CLI use
   libcli11-dev nlohmann-json3-dev libfmt-dev libpng-dev
+  # video decode/encode for `micromotion render` (the CLI only)
+  libavformat-dev libavcodec-dev libavutil-dev libswscale-dev
   # tests and benchmarks
   googletest libgtest-dev libgmock-dev libbenchmark-dev
   # face front end

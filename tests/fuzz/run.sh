@@ -10,11 +10,11 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DMICROMOTION_BUILD_FUZZ=ON -DMICROMOTION_BUILD_TESTS=OFF -DMICROMOTION_BUILD_BENCH=OFF \
   -DMICROMOTION_BUILD_CLI=OFF -DMICROMOTION_WITH_FACE=OFF -DMICROMOTION_NATIVE_ARCH=OFF >/dev/null
-cmake --build "$build" --target fuzz_checkpoint fuzz_pickle fuzz_npy
+cmake --build "$build" --target fuzz_checkpoint fuzz_pickle fuzz_npy fuzz_safetensors
 
 seeds="$build/seeds"
 rm -rf "$seeds"
-mkdir -p "$seeds/checkpoint" "$seeds/pickle" "$seeds/npy"
+mkdir -p "$seeds/checkpoint" "$seeds/pickle" "$seeds/npy" "$seeds/safetensors"
 # Small checkpoints only: the mutator works best on short inputs.
 find "$fixtures" -type f \( -name '*.pt' -o -name 'd_latent*' \) -size -2M -exec cp {} "$seeds/checkpoint/" \;
 find "$fixtures" -type f -name '*.npy' -size -64k -exec cp {} "$seeds/npy/" \;
@@ -32,10 +32,22 @@ PY
   i=$((i + 1))
 done
 
+# A tiny micromotion file in our format: 8-byte header length, JSON header, raw float32 data.
+if command -v python3 >/dev/null; then
+  python3 - "$seeds/safetensors/seed.safetensors" <<'PY'
+import json, struct, sys
+data = struct.pack('<6f', 0.5, -1.0, 2.0, 0.0, 1.5, -0.25)
+h = json.dumps({"__metadata__": {"name": "seed", "default_strength": "5"},
+                "basis": {"dtype": "F32", "shape": [1, 2, 3], "data_offsets": [0, len(data)]}}).encode()
+h += b' ' * ((8 - len(h) % 8) % 8)
+open(sys.argv[1], 'wb').write(struct.pack('<Q', len(h)) + h + data)
+PY
+fi
+
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:detect_odr_violation=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 mkdir -p "$build/crashes"
-for target in checkpoint pickle npy; do
+for target in checkpoint pickle npy safetensors; do
   echo "fuzz_$target: ${seconds}s"
   "$build/bin/fuzz_$target" -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 -timeout=20 \
     -artifact_prefix="$build/crashes/${target}-" -print_final_stats=1 "$seeds/$target" 2>&1 |

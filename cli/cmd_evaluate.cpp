@@ -1,0 +1,151 @@
+// `micromotion evaluate IN OUT`: identity preservation and temporal stability of an edit.
+#include "commands.h"
+#include "video_transcoder.h"
+
+#include <micromotion/error.h>
+#include <micromotion/face_identity.h>
+#include <micromotion/face_tracker.h>
+#include <micromotion/model_paths.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <memory>
+
+namespace micromotion::cli {
+
+namespace {
+
+struct EvaluateArgs {
+  std::string in, out, json, models, identity_model;
+  int64_t max_frames = 100000;
+};
+
+double cosine(const FaceEmbedding& a, const FaceEmbedding& b) {
+  double ab = 0, aa = 0, bb = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ab += double(a[i]) * b[i];
+    aa += double(a[i]) * a[i];
+    bb += double(b[i]) * b[i];
+  }
+  return ab / std::max(1e-12, std::sqrt(aa * bb));
+}
+
+// Mean |a - b| over the box (clipped to the frame), all channels.
+double region_change(const ImageRGB8& a, const ImageRGB8& b, const FaceBox& box) {
+  const int x0 = std::max(0, int(box.left)), y0 = std::max(0, int(box.top));
+  const int x1 = std::min(a.width() - 1, int(box.right)), y1 = std::min(a.height() - 1, int(box.bottom));
+  double sum = 0;
+  long n = 0;
+  for (int y = y0; y <= y1; ++y)
+    for (int x = x0; x <= x1; ++x)
+      for (int k = 0; k < 3; ++k, ++n) sum += std::abs(int(a.pixel(x, y)[k]) - int(b.pixel(x, y)[k]));
+  return n ? sum / n : 0.0;
+}
+
+struct TrackData {
+  std::vector<int> frames;
+  std::vector<FaceBox> boxes;
+  std::vector<FaceEmbedding> in, out;
+};
+
+// Mean pairwise cosine similarity over adjacent (local) or all (global) pairs.
+double mean_similarity(const std::vector<FaceEmbedding>& e, bool adjacent) {
+  double s = 0;
+  long n = 0;
+  for (size_t i = 0; i < e.size(); ++i)
+    for (size_t j = i + 1; j < e.size() && (!adjacent || j == i + 1); ++j, ++n) s += cosine(e[i], e[j]);
+  return n ? s / n : 1.0;
+}
+
+void evaluate(const EvaluateArgs& a) {
+  const std::vector<ImageRGB8> in = decode_frames(a.in, 1, a.max_frames, nullptr);
+  const std::vector<ImageRGB8> out = decode_frames(a.out, 1, a.max_frames, nullptr);
+  if (in.size() != out.size())
+    throw Error("evaluate: " + a.in + " has " + std::to_string(in.size()) + " frames but " + a.out + " has " +
+                std::to_string(out.size()));
+  if (in.empty()) throw Error("evaluate: " + a.in + " has no video frames");
+  FaceIdentity identity(a.identity_model.empty() ? find_model_file("dlib_face_recognition_resnet_model_v1.dat", a.models)
+                                                 : a.identity_model);
+  const TrackerOptions topts;
+  FaceTracker tracker(topts);
+  std::map<int, TrackData> tracks;
+  for (size_t f = 0; f < in.size(); ++f) {
+    if (in[f].width() != out[f].width() || in[f].height() != out[f].height())
+      throw Error("evaluate: frame " + std::to_string(f) + " differs in size between the two videos");
+    for (const auto& t : tracker.update(in[f])) {
+      if (!t.found) continue;
+      TrackData& d = tracks[t.id];
+      d.frames.push_back(static_cast<int>(f));
+      d.boxes.push_back(t.box);
+      d.in.push_back(identity.embed(in[f], t.landmarks));
+      d.out.push_back(identity.embed(out[f], t.landmarks));
+    }
+  }
+  nlohmann::json report = {{"input", a.in}, {"output", a.out}, {"frames", in.size()}, {"tracks", nlohmann::json::array()}};
+  for (const auto& [id, d] : tracks) {
+    double dist_sum = 0, dist_max = 0;
+    for (size_t i = 0; i < d.in.size(); ++i) {
+      const double v = identity_distance(d.in[i], d.out[i]);
+      dist_sum += v;
+      dist_max = std::max(dist_max, v);
+    }
+    double jin = 0, jout = 0;
+    int pairs = 0;
+    for (size_t i = 0; i + 1 < d.frames.size(); ++i) {
+      if (d.frames[i + 1] != d.frames[i] + 1) continue;
+      jin += region_change(in[d.frames[i]], in[d.frames[i + 1]], d.boxes[i]);
+      jout += region_change(out[d.frames[i]], out[d.frames[i + 1]], d.boxes[i]);
+      ++pairs;
+    }
+    const double tl = mean_similarity(d.out, true) / mean_similarity(d.in, true);
+    const double tg = mean_similarity(d.out, false) / mean_similarity(d.in, false);
+    nlohmann::json t = {{"id", id},
+                        {"frames", d.frames.size()},
+                        {"first_frame", d.frames.front()},
+                        {"identity_distance_mean", dist_sum / d.in.size()},
+                        {"identity_distance_max", dist_max},
+                        {"same_identity", dist_sum / d.in.size() < kSameIdentityThreshold},
+                        {"tl_id", tl},
+                        {"tg_id", tg},
+                        {"jitter_input", pairs ? jin / pairs : 0.0},
+                        {"jitter_output", pairs ? jout / pairs : 0.0},
+                        {"jitter_ratio", pairs && jin > 0 ? jout / jin : 1.0}};
+    report["tracks"].push_back(t);
+    fmt::print("face {}: {} frames from {}; identity distance mean {:.3f} max {:.3f} ({}); TL-ID {:.3f} TG-ID {:.3f}; "
+               "jitter {:.2f} vs input {:.2f} (x{:.2f})\n",
+               id, d.frames.size(), d.frames.front(), dist_sum / d.in.size(), dist_max,
+               dist_sum / d.in.size() < kSameIdentityThreshold ? "same person" : "different person", tl, tg,
+               pairs ? jout / pairs : 0.0, pairs ? jin / pairs : 0.0, pairs && jin > 0 ? jout / jin : 1.0);
+  }
+  if (tracks.empty()) fmt::print("no face found in {}\n", a.in);
+  if (!a.json.empty()) {
+    std::ofstream f(a.json);
+    if (!f) throw Error(a.json + ": cannot write");
+    f << report.dump(1) << "\n";
+  }
+}
+
+}  // namespace
+
+void add_evaluate(CLI::App& app) {
+  auto* cmd = app.add_subcommand(
+      "evaluate", "Per face track: identity distance input/output (dlib face embedding), TL-ID / TG-ID "
+                  "(adjacent / all-pairs identity consistency of the output, relative to the input), and "
+                  "frame-to-frame jitter of the face region against the input's");
+  auto a = std::make_shared<EvaluateArgs>();
+  cmd->add_option("IN", a->in, "original video")->required();
+  cmd->add_option("OUT", a->out, "edited video (same frames)")->required();
+  cmd->add_option("--json", a->json, "write the report as JSON");
+  cmd->add_option("--models", a->models, "models directory (for dlib_face_recognition_resnet_model_v1.dat)");
+  cmd->add_option("--identity-model", a->identity_model, "path of dlib_face_recognition_resnet_model_v1.dat");
+  cmd->add_option("--frames", a->max_frames, "evaluate the first N frames");
+  cmd->callback([a] { evaluate(*a); });
+}
+
+}  // namespace micromotion::cli

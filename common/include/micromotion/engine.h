@@ -1,0 +1,114 @@
+// micromotion/engine.h — the per-frame engine: every face of every frame of one stream.
+//
+// Per frame: track faces (FaceTracker) -> smooth landmarks (one-euro, per track) -> FFHQ-align
+// to 256 -> invert (ReStyle warm-started from the same track's previous latent, or e4e / pSp)
+// -> w' = w + sum_i s_i d_i -> synthesize all faces of the frame in one batch, stopping at the
+// smallest ToRGB resolution that covers the largest face on screen -> map (x + 1) / 2, clamped
+// (never a per-frame min-max, which flickers) -> composite with the feathered face mask
+// (replace, or delta: frame + G(w') - G(w)).
+//
+// Engine(options, motions)
+//   requires: motions not empty.
+//   ensures:  the encoder (options.encoder: restyle | e4e | psp, looked up as
+//             restyle_psp_ffhq_encode.pt / e4e_ffhq_encode.pt / psp_ffhq_encode.pt in the model
+//             directories, or a path) is loaded once; every motion fits its decoder.
+//   throws:   micromotion::Error naming a missing model file and where to get it, a direction of
+//             the wrong shape, a bad option.
+//   The overload taking an Encoder uses it instead of loading one.
+// process(frame, strengths)
+//   requires: strengths.size() == number of motions (strength i scales motions[i]'s direction;
+//             of a rank-k basis only the first vector is used).
+//   ensures:  the edited frame; a frame where no face is found is returned bit-exact, and
+//             pixels outside every face mask are never changed.
+// submit / receive / finish: the same, asynchronously, on a worker thread, frames in order.
+//   submit blocks while options.queue_depth frames are waiting; receive(wait) returns the next
+//   finished frame (or nothing: none ready and !wait, or the stream is finished and drained);
+//   finish() says no more frames come (flush). latency() = frames submitted and not received.
+//   An error on the worker is rethrown by receive.
+// Thread-safety: one Engine per stream. process() must not run concurrently with anything else
+// on the same Engine; submit() and receive() may be called from two different threads.
+#pragma once
+
+#include <micromotion/compositor.h>
+#include <micromotion/face_tracker.h>
+#include <micromotion/image.h>
+#include <micromotion/motion.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace micromotion {
+
+enum class EditMode { replace, delta };
+enum class FaceSelection { all, largest };
+
+struct EngineOptions {
+  std::string models_dir;            // "" : $MICROMOTION_MODELS, user data dir, system dir
+  std::string encoder = "restyle";   // restyle | e4e | psp | path of an encoder checkpoint
+  int iterations = -1;               // ReStyle steps for a new track; -1: the checkpoint's (5)
+  int warm_iterations = 1;           // ReStyle steps once the track has a latent (video mode)
+  FaceSelection faces = FaceSelection::all;
+  EditMode mode = EditMode::replace;
+  std::string device = "cpu";        // cpu | cuda | cuda:N
+  std::string dtype = "fp32";        // fp32 | bf16
+  double frame_rate = 25;            // for landmark smoothing
+  bool smooth_landmarks = true;
+  int max_resolution = 0;            // cap on the synthesis resolution (0: the generator's)
+  int queue_depth = 2;               // frames waiting before submit() blocks
+  TrackerOptions tracker;
+  MaskOptions mask;
+};
+
+struct FrameReport {
+  int faces_found = 0;      // tracks seen in this frame
+  int faces_edited = 0;
+  int resolution = 0;       // synthesis resolution used (0: no face)
+  double seconds = 0;       // processing time of this frame
+};
+
+struct EngineFrame {
+  ImageRGB8 image;
+  std::vector<double> strengths;
+  int64_t tag = 0;          // caller's id (e.g. pts), returned with the result
+  FrameReport report;
+};
+
+class Encoder;
+
+class Engine {
+ public:
+  Engine(const EngineOptions& options, std::vector<Micromotion> motions);
+  // The same with an encoder already in memory (options.encoder, device and dtype are then
+  // ignored): benchmarks with random full-size networks, embedding applications.
+  Engine(const EngineOptions& options, std::vector<Micromotion> motions, Encoder encoder);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  ImageRGB8 process(const ImageView& frame, const std::vector<double>& strengths, FrameReport* report = nullptr);
+
+  // Forget every track, smoothed landmark and warm start (a cut, or a new stream). Not while
+  // frames are queued.
+  void reset();
+
+  void submit(EngineFrame frame);
+  std::optional<EngineFrame> receive(bool wait = true);
+  void finish();
+  int latency() const;
+
+  const std::vector<Micromotion>& motions() const;
+  int generator_resolution() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "replace" / "delta", "all" / "largest": throws Error on anything else.
+EditMode parse_edit_mode(const std::string& text);
+FaceSelection parse_face_selection(const std::string& text);
+
+}  // namespace micromotion

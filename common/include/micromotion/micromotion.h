@@ -1,0 +1,91 @@
+/* micromotion/micromotion.h — the C API of the engine, for C front ends (FFmpeg, OBS).
+ *
+ * No LibTorch, dlib or C++ type crosses this header; it is valid C99 and C++.
+ *
+ * mm_default_params(): every field at its documented default (below).
+ * mm_create(params, error, error_size)
+ *   requires: params != NULL, params->anchor names a micromotion (published name or file path).
+ *   ensures:  a context for ONE video stream, or NULL with a complete message copied into
+ *             error (when error != NULL; always NUL-terminated, truncated to error_size).
+ * mm_process(ctx, in, out)
+ *   requires: in->data holds in->height rows of in->width pixels, rows in->stride bytes apart, in
+ *             in->format (RGB24: R,G,B; RGBA: R,G,B,A); out has the same width, height and format
+ *             (its own stride); in and out may be the same frame (in place).
+ *   ensures:  out = the edited frame at strength mm_set_strength's value (or, when
+ *             params->strength_expr was set, that expression at in->time seconds and frame
+ *             in->index). A frame without a face is copied bit-exact; alpha is copied unchanged.
+ *   returns:  0, or -1 with mm_error(ctx) saying why.
+ * mm_submit / mm_receive / mm_flush: the same, asynchronously (the engine works on its own
+ *   thread; up to params->queue_depth frames wait). mm_submit copies the frame. mm_receive
+ *   writes the next finished frame into out (out->data, width, height and format must match the
+ *   submitted frame's) and sets out->index, out->time and out->pts to the submitted ones;
+ *   returns 1 with a frame, 0 when none is ready (wait == 0) or, after mm_flush, when all are
+ *   delivered; -1 on error. mm_latency(ctx): frames submitted and not yet received.
+ * mm_set_strength(ctx, s): frames processed or submitted from now on use the constant s (it
+ *   replaces params->strength_expr). Returns 0, or -1 for a NULL ctx.
+ * mm_error(ctx): the last error of ctx ("" when none); valid until the next call on ctx.
+ * mm_destroy(ctx): frees everything; NULL is allowed.
+ *
+ * Thread-safety: contexts are independent and may be used from different threads at once.
+ * One context must not be used by two threads at the same time, except that one thread may
+ * call mm_submit while another calls mm_receive / mm_latency.
+ */
+#ifndef MICROMOTION_MICROMOTION_H
+#define MICROMOTION_MICROMOTION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct mm_context mm_context;
+
+typedef enum mm_pixel_format { MM_PIXEL_RGB24 = 0, MM_PIXEL_RGBA = 1 } mm_pixel_format;
+typedef enum mm_mode { MM_MODE_REPLACE = 0, MM_MODE_DELTA = 1 } mm_mode;
+typedef enum mm_faces { MM_FACES_ALL = 0, MM_FACES_LARGEST = 1 } mm_faces;
+
+typedef struct mm_params {
+  const char* anchor;         /* micromotion name or file ("smile")                    */
+  double strength;            /* constant strength (5.0, the paper's scale)             */
+  const char* strength_expr;  /* NULL, or an expression in t and n ("5*t/4")            */
+  const char* models_dir;     /* NULL: $MICROMOTION_MODELS, user data dir, system dir   */
+  const char* encoder;        /* "restyle" (default), "e4e", "psp" or a checkpoint path */
+  int iterations;             /* ReStyle steps for a new face; -1: checkpoint default   */
+  int warm_iterations;        /* ReStyle steps per frame once a face is tracked (1)     */
+  mm_faces faces;             /* MM_FACES_ALL                                           */
+  mm_mode mode;               /* MM_MODE_REPLACE                                        */
+  const char* device;         /* "cpu"                                                  */
+  const char* dtype;          /* "fp32" or "bf16"                                       */
+  double frame_rate;          /* 25: landmark smoothing                                 */
+  int queue_depth;            /* 2                                                      */
+} mm_params;
+
+typedef struct mm_frame {
+  uint8_t* data;
+  int width;
+  int height;
+  ptrdiff_t stride;           /* bytes between rows */
+  mm_pixel_format format;
+  int64_t index;              /* frame number n */
+  double time;                /* seconds t */
+  int64_t pts;                /* caller's timestamp, returned by mm_receive */
+} mm_frame;
+
+mm_params mm_default_params(void);
+mm_context* mm_create(const mm_params* params, char* error, size_t error_size);
+void mm_destroy(mm_context* ctx);
+int mm_set_strength(mm_context* ctx, double strength);
+int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out);
+int mm_submit(mm_context* ctx, const mm_frame* in);
+int mm_receive(mm_context* ctx, mm_frame* out, int wait);
+int mm_flush(mm_context* ctx);
+int mm_latency(const mm_context* ctx);
+const char* mm_error(const mm_context* ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MICROMOTION_MICROMOTION_H */

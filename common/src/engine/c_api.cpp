@@ -1,0 +1,249 @@
+// The C API: a thin shell over Engine that turns exceptions into error strings.
+#include <micromotion/engine.h>
+#include <micromotion/error.h>
+#include <micromotion/micromotion.h>
+#include <micromotion/strength_expression.h>
+
+#include <c10/util/Exception.h>
+
+#include <algorithm>
+#include <cstring>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+struct mm_context {
+  std::unique_ptr<micromotion::Engine> engine;
+  std::optional<micromotion::StrengthExpression> expression;
+  double strength = 5.0;
+  mutable std::mutex error_mutex;
+  std::string error;
+  struct Meta {
+    int64_t index;
+    double time;
+    int64_t pts;
+    int width, height;
+    mm_pixel_format format;
+    std::vector<uint8_t> alpha;  // RGBA input: alpha passes through
+  };
+  std::mutex meta_mutex;
+  std::map<int64_t, Meta> pending;  // by submission number
+  int64_t submitted = 0;
+};
+
+namespace {
+
+std::string message_of(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const c10::Error& x) {
+    return x.what_without_backtrace();
+  } catch (const std::exception& x) {
+    return x.what();
+  } catch (...) {
+    return "unknown error";
+  }
+}
+
+int fail(mm_context* ctx, const std::string& message) {
+  std::lock_guard<std::mutex> lock(ctx->error_mutex);
+  ctx->error = message;
+  return -1;
+}
+
+bool valid(const mm_frame* f) {
+  if (!f || !f->data || f->width <= 0 || f->height <= 0) return false;
+  if (f->format != MM_PIXEL_RGB24 && f->format != MM_PIXEL_RGBA) return false;
+  const int bpp = f->format == MM_PIXEL_RGBA ? 4 : 3;
+  return f->stride >= static_cast<ptrdiff_t>(bpp) * f->width;
+}
+
+micromotion::ImageRGB8 to_rgb(const mm_frame* f) {
+  if (f->format == MM_PIXEL_RGB24)
+    return micromotion::ImageRGB8::copy_of({f->data, f->width, f->height, f->stride});
+  micromotion::ImageRGB8 img(f->width, f->height);
+  for (int y = 0; y < f->height; ++y) {
+    const uint8_t* s = f->data + y * f->stride;
+    uint8_t* d = img.row(y);
+    for (int x = 0; x < f->width; ++x) std::memcpy(d + 3 * x, s + 4 * x, 3);
+  }
+  return img;
+}
+
+// Writes rgb into out; for RGBA, alpha comes from `alpha` (width*height values) or stays as in out.
+void from_rgb(const micromotion::ImageRGB8& rgb, mm_frame* out, const std::vector<uint8_t>* alpha) {
+  for (int y = 0; y < out->height; ++y) {
+    const uint8_t* s = rgb.row(y);
+    uint8_t* d = out->data + y * out->stride;
+    if (out->format == MM_PIXEL_RGB24) {
+      std::memmove(d, s, static_cast<size_t>(3 * out->width));
+    } else {
+      for (int x = 0; x < out->width; ++x) {
+        std::memcpy(d + 4 * x, s + 3 * x, 3);
+        if (alpha) d[4 * x + 3] = (*alpha)[static_cast<size_t>(y) * out->width + x];
+      }
+    }
+  }
+}
+
+std::vector<uint8_t> alpha_of(const mm_frame* f) {
+  std::vector<uint8_t> a;
+  if (f->format != MM_PIXEL_RGBA) return a;
+  a.resize(static_cast<size_t>(f->width) * f->height);
+  for (int y = 0; y < f->height; ++y)
+    for (int x = 0; x < f->width; ++x) a[static_cast<size_t>(y) * f->width + x] = f->data[y * f->stride + 4 * x + 3];
+  return a;
+}
+
+double strength_at(const mm_context* ctx, const mm_frame* f) {
+  return ctx->expression ? (*ctx->expression)(f->time, f->index) : ctx->strength;
+}
+
+}  // namespace
+
+extern "C" {
+
+mm_params mm_default_params(void) {
+  mm_params p;
+  p.anchor = "smile";
+  p.strength = 5.0;
+  p.strength_expr = nullptr;
+  p.models_dir = nullptr;
+  p.encoder = "restyle";
+  p.iterations = -1;
+  p.warm_iterations = 1;
+  p.faces = MM_FACES_ALL;
+  p.mode = MM_MODE_REPLACE;
+  p.device = "cpu";
+  p.dtype = "fp32";
+  p.frame_rate = 25.0;
+  p.queue_depth = 2;
+  return p;
+}
+
+mm_context* mm_create(const mm_params* params, char* error, size_t error_size) {
+  auto report = [&](const std::string& m) {
+    if (error && error_size > 0) {
+      const size_t n = std::min(m.size(), error_size - 1);
+      std::memcpy(error, m.data(), n);
+      error[n] = '\0';
+    }
+  };
+  if (!params) {
+    report("mm_create: params is NULL");
+    return nullptr;
+  }
+  try {
+    auto ctx = std::make_unique<mm_context>();
+    micromotion::EngineOptions o;
+    if (params->models_dir) o.models_dir = params->models_dir;
+    if (params->encoder) o.encoder = params->encoder;
+    o.iterations = params->iterations;
+    o.warm_iterations = params->warm_iterations;
+    o.faces = params->faces == MM_FACES_LARGEST ? micromotion::FaceSelection::largest : micromotion::FaceSelection::all;
+    o.mode = params->mode == MM_MODE_DELTA ? micromotion::EditMode::delta : micromotion::EditMode::replace;
+    if (params->device) o.device = params->device;
+    if (params->dtype) o.dtype = params->dtype;
+    o.frame_rate = params->frame_rate;
+    o.queue_depth = params->queue_depth;
+    if (!params->anchor || !*params->anchor) throw micromotion::Error("mm_create: no anchor (micromotion) given");
+    if (params->strength_expr && *params->strength_expr) ctx->expression.emplace(params->strength_expr);
+    ctx->strength = params->strength;
+    ctx->engine = std::make_unique<micromotion::Engine>(
+        o, std::vector<micromotion::Micromotion>{micromotion::find_micromotion(params->anchor, o.models_dir)});
+    return ctx.release();
+  } catch (...) {
+    report(message_of(std::current_exception()));
+    return nullptr;
+  }
+}
+
+void mm_destroy(mm_context* ctx) { delete ctx; }
+
+int mm_set_strength(mm_context* ctx, double strength) {
+  if (!ctx) return -1;
+  ctx->strength = strength;
+  ctx->expression.reset();
+  return 0;
+}
+
+int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out) {
+  if (!ctx) return -1;
+  if (!valid(in) || !valid(out)) return fail(ctx, "mm_process: invalid frame (data, size, format or stride)");
+  if (in->width != out->width || in->height != out->height || in->format != out->format)
+    return fail(ctx, "mm_process: output frame differs from the input in size or format");
+  try {
+    const micromotion::ImageRGB8 rgb = to_rgb(in);
+    const std::vector<uint8_t> alpha = alpha_of(in);
+    const micromotion::ImageRGB8 edited = ctx->engine->process(rgb, {strength_at(ctx, in)});
+    from_rgb(edited, out, in->format == MM_PIXEL_RGBA ? &alpha : nullptr);
+    out->index = in->index;
+    out->time = in->time;
+    out->pts = in->pts;
+    return 0;
+  } catch (...) {
+    return fail(ctx, message_of(std::current_exception()));
+  }
+}
+
+int mm_submit(mm_context* ctx, const mm_frame* in) {
+  if (!ctx) return -1;
+  if (!valid(in)) return fail(ctx, "mm_submit: invalid frame (data, size, format or stride)");
+  try {
+    micromotion::EngineFrame f;
+    f.image = to_rgb(in);
+    f.strengths = {strength_at(ctx, in)};
+    {
+      std::lock_guard<std::mutex> lock(ctx->meta_mutex);
+      f.tag = ctx->submitted++;
+      ctx->pending[f.tag] = {in->index, in->time, in->pts, in->width, in->height, in->format, alpha_of(in)};
+    }
+    ctx->engine->submit(std::move(f));
+    return 0;
+  } catch (...) {
+    return fail(ctx, message_of(std::current_exception()));
+  }
+}
+
+int mm_receive(mm_context* ctx, mm_frame* out, int wait) {
+  if (!ctx) return -1;
+  try {
+    std::optional<micromotion::EngineFrame> f = ctx->engine->receive(wait != 0);
+    if (!f) return 0;
+    mm_context::Meta meta;
+    {
+      std::lock_guard<std::mutex> lock(ctx->meta_mutex);
+      auto it = ctx->pending.find(f->tag);
+      meta = std::move(it->second);
+      ctx->pending.erase(it);
+    }
+    if (!valid(out) || out->width != meta.width || out->height != meta.height || out->format != meta.format)
+      return fail(ctx, "mm_receive: output frame differs from the submitted frame in size or format (frame dropped)");
+    from_rgb(f->image, out, meta.format == MM_PIXEL_RGBA ? &meta.alpha : nullptr);
+    out->index = meta.index;
+    out->time = meta.time;
+    out->pts = meta.pts;
+    return 1;
+  } catch (...) {
+    return fail(ctx, message_of(std::current_exception()));
+  }
+}
+
+int mm_flush(mm_context* ctx) {
+  if (!ctx) return -1;
+  ctx->engine->finish();
+  return 0;
+}
+
+int mm_latency(const mm_context* ctx) { return ctx ? ctx->engine->latency() : -1; }
+
+const char* mm_error(const mm_context* ctx) {
+  if (!ctx) return "mm_error: context is NULL";
+  std::lock_guard<std::mutex> lock(ctx->error_mutex);
+  return ctx->error.c_str();
+}
+
+}  // extern "C"

@@ -1,0 +1,123 @@
+/* The C API used from C (compiled as C99: this file is also the check that the header is C). */
+#include <micromotion/micromotion.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine/c_api_test.h"
+
+#define REQUIRE(cond, ...)                       \
+  do {                                           \
+    if (!(cond)) {                               \
+      snprintf(message, message_size, __VA_ARGS__); \
+      goto done;                                 \
+    }                                            \
+  } while (0)
+
+int mm_c_api_check(const char* models_dir, const uint8_t* face_rgb, int width, int height, char* message,
+                   size_t message_size) {
+  int ok = 0;
+  char error[512];
+  mm_context* ctx = NULL;
+  uint8_t *in = NULL, *out = NULL, *noise = NULL;
+  const int pad = 12; /* rows wider than the pixels: stride must be honoured */
+  const ptrdiff_t stride = (ptrdiff_t)width * 4 + pad;
+  int x, y, got, received = 0;
+  mm_params p = mm_default_params();
+  mm_frame fin, fout;
+
+  message[0] = '\0';
+  REQUIRE(p.strength == 5.0 && p.queue_depth == 2 && p.mode == MM_MODE_REPLACE, "unexpected defaults");
+
+  /* An unknown micromotion: NULL and a message naming it. */
+  p.models_dir = models_dir;
+  p.anchor = "frown";
+  ctx = mm_create(&p, error, sizeof error);
+  REQUIRE(ctx == NULL, "mm_create accepted an unknown anchor");
+  REQUIRE(strstr(error, "frown") != NULL, "error does not name the anchor: %s", error);
+  /* A truncated error buffer is still a string. */
+  ctx = mm_create(&p, error, 8);
+  REQUIRE(ctx == NULL && strlen(error) == 7, "error not truncated to the buffer");
+
+  p.anchor = "smile";
+  p.iterations = 2;
+  p.queue_depth = 1;
+  ctx = mm_create(&p, error, sizeof error);
+  REQUIRE(ctx != NULL, "mm_create failed: %s", error);
+  REQUIRE(strcmp(mm_error(ctx), "") == 0, "fresh context has an error");
+
+  in = (uint8_t*)malloc((size_t)(stride * height));
+  out = (uint8_t*)malloc((size_t)(stride * height));
+  noise = (uint8_t*)malloc((size_t)(stride * height));
+  REQUIRE(in && out && noise, "out of memory");
+  srand(7);
+  for (y = 0; y < height; ++y) {
+    for (x = 0; x < width; ++x) {
+      memcpy(in + y * stride + 4 * x, face_rgb + 3 * ((size_t)y * width + x), 3);
+      in[y * stride + 4 * x + 3] = (uint8_t)(x + y);
+      noise[y * stride + 4 * x + 0] = (uint8_t)(100 + rand() % 8);
+      noise[y * stride + 4 * x + 1] = (uint8_t)(110 + rand() % 8);
+      noise[y * stride + 4 * x + 2] = (uint8_t)(120 + rand() % 8);
+      noise[y * stride + 4 * x + 3] = (uint8_t)(200 - x % 50);
+    }
+  }
+
+  /* The face frame (first: the tracker searches whole frames at the start) changes in RGB, never in alpha. */
+  fin.data = in; fin.width = width; fin.height = height; fin.stride = stride; fin.format = MM_PIXEL_RGBA;
+  fin.index = 0; fin.time = 0; fin.pts = 1000;
+  fout = fin;
+  fout.data = out;
+  REQUIRE(mm_process(ctx, &fin, &fout) == 0, "mm_process failed: %s", mm_error(ctx));
+  got = 0;
+  for (y = 0; y < height; ++y)
+    for (x = 0; x < width; ++x) {
+      REQUIRE(out[y * stride + 4 * x + 3] == in[y * stride + 4 * x + 3], "alpha changed at %d,%d", x, y);
+      got += memcmp(out + y * stride + 4 * x, in + y * stride + 4 * x, 3) != 0;
+    }
+  REQUIRE(got > 1000, "only %d face pixels changed", got);
+
+  /* Synchronous: a face-free frame passes bit-exact, alpha included. */
+  fin.data = noise;
+  REQUIRE(mm_process(ctx, &fin, &fout) == 0, "mm_process failed: %s", mm_error(ctx));
+  for (y = 0; y < height; ++y)
+    REQUIRE(memcmp(out + y * stride, noise + y * stride, (size_t)width * 4) == 0, "face-free row %d changed", y);
+  REQUIRE(fout.pts == 1000, "pts not kept");
+
+  /* A bad frame is an error with a message, not a crash. */
+  fin.stride = 3;
+  REQUIRE(mm_process(ctx, &fin, &fout) == -1 && strstr(mm_error(ctx), "stride") != NULL, "bad stride accepted");
+  fin.stride = stride;
+
+  /* Asynchronous: submit 3 frames, receive them in order after flush. */
+  for (x = 0; x < 3; ++x) {
+    fin.data = x == 1 ? noise : in;
+    fin.index = x;
+    fin.pts = 40 * x;
+    REQUIRE(mm_submit(ctx, &fin) == 0, "mm_submit failed: %s", mm_error(ctx));
+    REQUIRE(mm_latency(ctx) >= 1, "latency not reported");
+    while ((got = mm_receive(ctx, &fout, 0)) == 1) {
+      REQUIRE(fout.pts == 40 * received, "frame %d out of order (pts %lld)", received, (long long)fout.pts);
+      ++received;
+    }
+    REQUIRE(got == 0, "mm_receive failed: %s", mm_error(ctx));
+  }
+  REQUIRE(mm_flush(ctx) == 0, "mm_flush failed");
+  while ((got = mm_receive(ctx, &fout, 1)) == 1) {
+    REQUIRE(fout.pts == 40 * received, "frame %d out of order", received);
+    if (received == 1)
+      for (y = 0; y < height; ++y)
+        REQUIRE(memcmp(out + y * stride, noise + y * stride, (size_t)width * 4) == 0, "async face-free row changed");
+    ++received;
+  }
+  REQUIRE(got == 0 && received == 3, "received %d frames (last status %d: %s)", received, got, mm_error(ctx));
+  REQUIRE(mm_latency(ctx) == 0, "latency after flush is %d", mm_latency(ctx));
+  ok = 1;
+done:
+  mm_destroy(ctx);
+  mm_destroy(NULL);
+  free(in);
+  free(out);
+  free(noise);
+  return ok;
+}
