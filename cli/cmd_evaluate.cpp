@@ -11,6 +11,8 @@
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
+#include "report_plot.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -22,7 +24,7 @@ namespace micromotion::cli {
 namespace {
 
 struct EvaluateArgs {
-  std::string in, out, json, models, identity_model;
+  std::string in, out, json, plot, models, identity_model;
   int64_t max_frames = 100000;
 };
 
@@ -88,21 +90,39 @@ void evaluate(const EvaluateArgs& a) {
     }
   }
   nlohmann::json report = {{"input", a.in}, {"output", a.out}, {"frames", in.size()}, {"tracks", nlohmann::json::array()}};
+  // Plot: panel 1 identity distance per frame (one colour per face, dashed: the same-person
+  // threshold); panel 2 frame-to-frame change of each face region, output (colour) and input (grey).
+  static const std::array<uint8_t, 3> kColors[] = {{200, 40, 40}, {40, 90, 200}, {30, 150, 60}, {200, 130, 0}};
+  PlotPanel identity_panel, jitter_panel;
+  identity_panel.reference = kSameIdentityThreshold;
   for (const auto& [id, d] : tracks) {
+    const auto color = kColors[static_cast<size_t>(id) % 4];
+    PlotSeries dist{color, {}, {}}, jit_out{color, {}, {}}, jit_in{{150, 150, 150}, {}, {}};
     double dist_sum = 0, dist_max = 0;
     for (size_t i = 0; i < d.in.size(); ++i) {
       const double v = identity_distance(d.in[i], d.out[i]);
       dist_sum += v;
       dist_max = std::max(dist_max, v);
+      dist.x.push_back(d.frames[i]);
+      dist.y.push_back(v);
     }
     double jin = 0, jout = 0;
     int pairs = 0;
     for (size_t i = 0; i + 1 < d.frames.size(); ++i) {
       if (d.frames[i + 1] != d.frames[i] + 1) continue;
-      jin += region_change(in[d.frames[i]], in[d.frames[i + 1]], d.boxes[i]);
-      jout += region_change(out[d.frames[i]], out[d.frames[i + 1]], d.boxes[i]);
+      const double ci = region_change(in[d.frames[i]], in[d.frames[i + 1]], d.boxes[i]);
+      const double co = region_change(out[d.frames[i]], out[d.frames[i + 1]], d.boxes[i]);
+      jin += ci;
+      jout += co;
+      jit_in.x.push_back(d.frames[i + 1]);
+      jit_in.y.push_back(ci);
+      jit_out.x.push_back(d.frames[i + 1]);
+      jit_out.y.push_back(co);
       ++pairs;
     }
+    identity_panel.series.push_back(std::move(dist));
+    jitter_panel.series.push_back(std::move(jit_in));
+    jitter_panel.series.push_back(std::move(jit_out));
     const double tl = mean_similarity(d.out, true) / mean_similarity(d.in, true);
     const double tg = mean_similarity(d.out, false) / mean_similarity(d.in, false);
     nlohmann::json t = {{"id", id},
@@ -124,6 +144,12 @@ void evaluate(const EvaluateArgs& a) {
                pairs ? jout / pairs : 0.0, pairs ? jin / pairs : 0.0, pairs && jin > 0 ? jout / jin : 1.0);
   }
   if (tracks.empty()) fmt::print("no face found in {}\n", a.in);
+  if (!a.plot.empty()) {
+    write_report_plot(a.plot, {identity_panel, jitter_panel});
+    fmt::print("wrote {}: top, identity distance per frame (dashed: same-person threshold {}); bottom, frame-to-frame "
+               "change of each face region, output in colour, input in grey\n",
+               a.plot, kSameIdentityThreshold);
+  }
   if (!a.json.empty()) {
     std::ofstream f(a.json);
     if (!f) throw Error(a.json + ": cannot write");
@@ -142,6 +168,9 @@ void add_evaluate(CLI::App& app) {
   cmd->add_option("IN", a->in, "original video")->required();
   cmd->add_option("OUT", a->out, "edited video (same frames)")->required();
   cmd->add_option("--json", a->json, "write the report as JSON");
+  cmd->add_option("--plot", a->plot,
+                  "write a PNG chart over time: identity distance per face, and the output's frame-to-frame "
+                  "change of each face region against the input's");
   cmd->add_option("--models", a->models, "models directory (for dlib_face_recognition_resnet_model_v1.dat)");
   cmd->add_option("--identity-model", a->identity_model, "path of dlib_face_recognition_resnet_model_v1.dat");
   cmd->add_option("--frames", a->max_frames, "evaluate the first N frames");

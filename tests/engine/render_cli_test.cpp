@@ -202,8 +202,19 @@ TEST(EvaluateCli, IdentityAndStabilityReport) {
   }
   // Against the edit (random test weights replace the face): a large identity distance.
   r = mmtest::run(mmtest::cli() + " evaluate " + q(in) + " " + q(out) + " --frames 4 --identity-model " + q(model) +
-                  " --json " + q(dir / "edit.json"));
+                  " --json " + q(dir / "edit.json") + " --plot " + q(dir / "edit.png"));
   ASSERT_EQ(r.status, 0) << r.output;
+  // The plot: a PNG of two stacked 900x220 panels (IHDR width and height, big-endian).
+  const std::string png = mmtest::read_file(dir / "edit.png");
+  ASSERT_GT(png.size(), 33u);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+  auto be32 = [&](size_t o) {
+    return (uint32_t(uint8_t(png[o])) << 24) | (uint32_t(uint8_t(png[o + 1])) << 16) |
+           (uint32_t(uint8_t(png[o + 2])) << 8) | uint32_t(uint8_t(png[o + 3]));
+  };
+  EXPECT_EQ(be32(16), 900u);
+  EXPECT_EQ(be32(20), 440u);
+  EXPECT_NE(r.output.find("identity distance per frame"), std::string::npos) << r.output;
   nlohmann::json edit = nlohmann::json::parse(mmtest::read_file(dir / "edit.json"));
   ASSERT_EQ(edit["tracks"].size(), self["tracks"].size());
   EXPECT_GT(edit["tracks"][0]["identity_distance_mean"].get<double>(), 0.1);
