@@ -11,6 +11,8 @@ start=$(date +%s)
 bash packaging/install-deps.sh
 bash packaging/fetch-test-data.sh
 
+# ccache keys on relative paths, so every clone (CI makes a fresh one) shares one cache.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=1
 werror=OFF
 [ -n "${CI:-}" ] && werror=ON
 jobs=$(nproc)
