@@ -6,7 +6,6 @@
 
 #include <cstring>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 namespace micromotion {
@@ -20,19 +19,32 @@ struct Header {
 };
 
 // Parses the Python dict literal numpy writes: {'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }
+// A small hand-written scanner: the header is untrusted input.
 Header parse_header(const std::string& h, const std::string& name) {
+  auto value_of = [&](const char* key) -> size_t {
+    const std::string k = std::string("'") + key + "'";
+    size_t at = h.find(k);
+    if (at == std::string::npos) throw Error(name + ": .npy header has no " + k);
+    at = h.find_first_not_of(" \t", at + k.size());
+    if (at == std::string::npos || h[at] != ':') throw Error(name + ": .npy header: ':' expected after " + k);
+    at = h.find_first_not_of(" \t", at + 1);
+    if (at == std::string::npos) throw Error(name + ": .npy header ends after " + k);
+    return at;
+  };
   Header out;
-  static const std::regex descr_re(R"('descr'\s*:\s*'([^']*)')");
-  static const std::regex fortran_re(R"('fortran_order'\s*:\s*(True|False))");
-  static const std::regex shape_re(R"('shape'\s*:\s*\(([^)]*)\))");
-  std::smatch m;
-  if (!std::regex_search(h, m, descr_re)) throw Error(name + ": .npy header has no 'descr'");
-  out.descr = m[1];
-  if (!std::regex_search(h, m, fortran_re)) throw Error(name + ": .npy header has no 'fortran_order'");
-  out.fortran = m[1] == "True";
-  if (!std::regex_search(h, m, shape_re)) throw Error(name + ": .npy header has no 'shape'");
-  std::string dims = m[1];
-  std::stringstream ss(dims);
+  size_t at = value_of("descr");
+  const size_t close = h.find('\'', at + 1);
+  if (h[at] != '\'' || close == std::string::npos) throw Error(name + ": .npy 'descr' is not a string");
+  out.descr = h.substr(at + 1, close - at - 1);
+  at = value_of("fortran_order");
+  if (h.compare(at, 4, "True") == 0)
+    out.fortran = true;
+  else if (h.compare(at, 5, "False") != 0)
+    throw Error(name + ": .npy 'fortran_order' is not True or False");
+  at = value_of("shape");
+  const size_t end = h.find(')', at);
+  if (h[at] != '(' || end == std::string::npos) throw Error(name + ": .npy 'shape' is not a tuple");
+  std::stringstream ss(h.substr(at + 1, end - at - 1));
   std::string item;
   while (std::getline(ss, item, ',')) {
     size_t a = item.find_first_not_of(" \t"), b = item.find_last_not_of(" \t");
