@@ -96,6 +96,13 @@ void make_test(const std::string& dir, uint64_t seed) {
   fs::create_directories(dir);
   const GeneratorConfig c = test_generator_config();
   TensorMap sd = Generator::random_state_dict(c, seed);
+  // At full gain the nine random ToRGB layers sum to values far outside [-1, 1], which a PNG
+  // shows as flat saturated colour; a quarter of it keeps test images in range.
+  const std::string rgb_weight = ".conv.weight";
+  for (auto& [key, t] : sd)
+    if (key.rfind("to_rgb", 0) == 0 && key.size() > rgb_weight.size() &&
+        key.compare(key.size() - rgb_weight.size(), rgb_weight.size(), rgb_weight) == 0)
+      t = t * 0.25;
   Value g_ema = state_dict_value(sd);
   Generator g = Generator::from_state_dict(sd);
   const at::Tensor mean = g.mean_latent(4096, seed);
