@@ -25,6 +25,20 @@ inline double distance(Point2d a, Point2d b) { return std::hypot(a.x - b.x, a.y 
 // top-right of the aligned output (the reference's c-x-y, c-x+y, c+x+y, c+x-y).
 using Quad = std::array<Point2d, 4>;
 
+// The integer pixel box around a quad: floor of the minimum, ceil of the maximum corner
+// ({left, top, right, bottom}; the FFHQ reference's crop and pad bounds).
+inline std::array<int, 4> pixel_bounds(const Quad& q) {
+  double x0 = q[0].x, y0 = q[0].y, x1 = q[0].x, y1 = q[0].y;
+  for (const Point2d& p : q) {
+    x0 = std::fmin(x0, p.x);
+    y0 = std::fmin(y0, p.y);
+    x1 = std::fmax(x1, p.x);
+    y1 = std::fmax(y1, p.y);
+  }
+  return {static_cast<int>(std::floor(x0)), static_cast<int>(std::floor(y0)), static_cast<int>(std::ceil(x1)),
+          static_cast<int>(std::ceil(y1))};
+}
+
 // p' = [a b; c d] p + [tx; ty].
 struct Affine2 {
   double a = 1.0, b = 0.0, tx = 0.0;

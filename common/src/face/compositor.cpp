@@ -59,17 +59,9 @@ struct Footprint {
 
 Footprint footprint(int fw, int fh, const Affine2& to_frame, int aligned_size) {
   const double s = aligned_size;
-  const Point2d c[4] = {to_frame({-0.5, -0.5}), to_frame({s - 0.5, -0.5}), to_frame({-0.5, s - 0.5}),
-                        to_frame({s - 0.5, s - 0.5})};
-  double x0 = c[0].x, x1 = c[0].x, y0 = c[0].y, y1 = c[0].y;
-  for (const Point2d& p : c) {
-    x0 = std::min(x0, p.x);
-    x1 = std::max(x1, p.x);
-    y0 = std::min(y0, p.y);
-    y1 = std::max(y1, p.y);
-  }
-  return {std::max(0, static_cast<int>(std::floor(x0))), std::max(0, static_cast<int>(std::floor(y0))),
-          std::min(fw, static_cast<int>(std::ceil(x1)) + 1), std::min(fh, static_cast<int>(std::ceil(y1)) + 1)};
+  const auto b = pixel_bounds({to_frame({-0.5, -0.5}), to_frame({s - 0.5, -0.5}), to_frame({-0.5, s - 0.5}),
+                               to_frame({s - 0.5, s - 0.5})});
+  return {std::max(0, b[0]), std::max(0, b[1]), std::min(fw, b[2] + 1), std::min(fh, b[3] + 1)};
 }
 
 void check(const ImageView& frame, const ImageView& gen, const Affine2& to_frame, int aligned_size, const FaceMask& mask) {

@@ -238,19 +238,7 @@ AlignGeometry ffhq_geometry(const Quad& quad_in, int width, int height, const Al
   g.shrunk_size = {w, h};
 
   const int border = std::max(rint_int(qsize * 0.1), 3);
-  auto bounds = [&quad]() {
-    double x0 = quad[0].x, y0 = quad[0].y, x1 = quad[0].x, y1 = quad[0].y;
-    for (const Point2d& p : quad) {
-      x0 = std::min(x0, p.x);
-      y0 = std::min(y0, p.y);
-      x1 = std::max(x1, p.x);
-      y1 = std::max(y1, p.y);
-    }
-    return std::array<int, 4>{static_cast<int>(std::floor(x0)), static_cast<int>(std::floor(y0)),
-                              static_cast<int>(std::ceil(x1)), static_cast<int>(std::ceil(y1))};
-  };
-
-  std::array<int, 4> crop = bounds();
+  std::array<int, 4> crop = pixel_bounds(quad);
   crop = {std::max(crop[0] - border, 0), std::max(crop[1] - border, 0), std::min(crop[2] + border, w),
           std::min(crop[3] + border, h)};
   g.crop = crop;
@@ -261,7 +249,7 @@ AlignGeometry ffhq_geometry(const Quad& quad_in, int width, int height, const Al
     h = crop[3] - crop[1];
   }
 
-  std::array<int, 4> pad = bounds();
+  std::array<int, 4> pad = pixel_bounds(quad);
   pad = {std::max(-pad[0] + border, 0), std::max(-pad[1] + border, 0), std::max(pad[2] - w + border, 0),
          std::max(pad[3] - h + border, 0)};
   if (options.enable_padding && *std::max_element(pad.begin(), pad.end()) > border - 4) {
