@@ -28,7 +28,8 @@ int mm_c_api_check(const char* models_dir, const uint8_t* face_rgb, int width, i
   mm_frame fin, fout;
 
   message[0] = '\0';
-  REQUIRE(p.strength == 5.0 && p.queue_depth == 2 && p.mode == MM_MODE_REPLACE, "unexpected defaults");
+  REQUIRE(p.strength == 5.0 && p.queue_depth == 2 && p.mode == MM_MODE_REPLACE && p.feather == 0.06 &&
+              p.detect_every == 10 && p.smooth == 1 && p.threads == 0, "unexpected defaults");
 
   /* An unknown micromotion: NULL and a message naming it. */
   p.models_dir = models_dir;
@@ -40,7 +41,18 @@ int mm_c_api_check(const char* models_dir, const uint8_t* face_rgb, int width, i
   ctx = mm_create(&p, error, 8);
   REQUIRE(ctx == NULL && strlen(error) == 7, "error not truncated to the buffer");
 
+  /* Out-of-range fields are refused by name. */
   p.anchor = "smile";
+  p.feather = 0.9;
+  ctx = mm_create(&p, error, sizeof error);
+  REQUIRE(ctx == NULL && strstr(error, "feather") != NULL, "feather 0.9 not refused by name: %s", error);
+  p.feather = 0.06;
+  p.detect_every = 0;
+  ctx = mm_create(&p, error, sizeof error);
+  REQUIRE(ctx == NULL && strstr(error, "detect_every") != NULL, "detect_every 0 not refused by name: %s", error);
+  p.detect_every = 10;
+  REQUIRE(strcmp(mm_version(), "") != 0, "empty version");
+
   p.iterations = 2;
   p.queue_depth = 1;
   ctx = mm_create(&p, error, sizeof error);

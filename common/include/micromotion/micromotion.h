@@ -3,10 +3,14 @@
  * No LibTorch, dlib or C++ type crosses this header; it is valid C99 and C++.
  *
  * mm_default_params(): every field at its documented default (below).
+ * mm_version(): the library's version ("0.1.0").
  * mm_create(params, error, error_size)
  *   requires: params != NULL, params->anchor names a micromotion (published name or file path).
  *   ensures:  a context for ONE video stream, or NULL with a complete message copied into
  *             error (when error != NULL; always NUL-terminated, truncated to error_size).
+ *             Out-of-range fields (feather outside [0, 0.5], detect_every < 1, queue_depth < 1,
+ *             threads < 0) are refused with a message naming the field.
+ *             threads sizes the process-wide LibTorch pool (the last context created wins).
  * mm_process(ctx, in, out)
  *   requires: in->data holds in->height rows of in->width pixels, rows in->stride bytes apart, in
  *             in->format (RGB24: R,G,B; RGBA: R,G,B,A); out has the same width, height and format
@@ -60,6 +64,10 @@ typedef struct mm_params {
   const char* dtype;          /* "fp32" or "bf16"                                       */
   double frame_rate;          /* 25: landmark smoothing                                 */
   int queue_depth;            /* 2                                                      */
+  double feather;             /* 0.06: mask feather, fraction of the aligned face size  */
+  int detect_every;           /* 10: full-frame face detection every N frames            */
+  int smooth;                 /* 1: smooth landmarks over time (one-euro); 0: off        */
+  int threads;                /* 0: every CPU (or $MICROMOTION_THREADS); else that many  */
 } mm_params;
 
 typedef struct mm_frame {
@@ -74,6 +82,7 @@ typedef struct mm_frame {
 } mm_frame;
 
 mm_params mm_default_params(void);
+const char* mm_version(void);
 mm_context* mm_create(const mm_params* params, char* error, size_t error_size);
 void mm_destroy(mm_context* ctx);
 int mm_set_strength(mm_context* ctx, double strength);
