@@ -58,6 +58,7 @@ int mm_c_api_check(const char* models_dir, const uint8_t* face_rgb, int width, i
   ctx = mm_create(&p, error, sizeof error);
   REQUIRE(ctx != NULL, "mm_create failed: %s", error);
   REQUIRE(strcmp(mm_error(ctx), "") == 0, "fresh context has an error");
+  REQUIRE(mm_set_frame_rate(ctx, 30.0) == 0, "mm_set_frame_rate failed: %s", mm_error(ctx));
 
   in = (uint8_t*)malloc((size_t)(stride * height));
   out = (uint8_t*)malloc((size_t)(stride * height));

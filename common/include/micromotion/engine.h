@@ -93,6 +93,9 @@ class Engine {
   // Forget every track, smoothed landmark and warm start (a cut, or a new stream). Not while
   // frames are queued.
   void reset();
+  // The stream's frame rate, for landmark smoothing (a front end learns it after loading the
+  // models). Smoothing starts afresh. Not while frames are queued.
+  void set_frame_rate(double frame_rate);
 
   void submit(EngineFrame frame);
   std::optional<EngineFrame> receive(bool wait = true);

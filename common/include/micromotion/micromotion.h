@@ -27,6 +27,9 @@
  *   delivered; -1 on error. mm_latency(ctx): frames submitted and not yet received.
  * mm_set_strength(ctx, s): frames processed or submitted from now on use the constant s (it
  *   replaces params->strength_expr). Returns 0, or -1 for a NULL ctx.
+ * mm_set_frame_rate(ctx, fps): the stream's frame rate for landmark smoothing, when it is known
+ *   only after mm_create (fps <= 0: 25). Not while frames are submitted and not received.
+ *   Returns 0, or -1 with mm_error(ctx) saying why.
  * mm_error(ctx): the last error of ctx ("" when none); valid until the next call on ctx.
  * mm_destroy(ctx): frees everything; NULL is allowed.
  *
@@ -86,6 +89,7 @@ const char* mm_version(void);
 mm_context* mm_create(const mm_params* params, char* error, size_t error_size);
 void mm_destroy(mm_context* ctx);
 int mm_set_strength(mm_context* ctx, double strength);
+int mm_set_frame_rate(mm_context* ctx, double fps);
 int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out);
 int mm_submit(mm_context* ctx, const mm_frame* in);
 int mm_receive(mm_context* ctx, mm_frame* out, int wait);

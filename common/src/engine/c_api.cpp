@@ -189,6 +189,16 @@ int mm_set_strength(mm_context* ctx, double strength) {
   return 0;
 }
 
+int mm_set_frame_rate(mm_context* ctx, double fps) {
+  if (!ctx) return -1;
+  try {
+    ctx->engine->set_frame_rate(fps);
+    return 0;
+  } catch (...) {
+    return fail(ctx, message_of(std::current_exception()));
+  }
+}
+
 int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out) {
   if (!ctx) return -1;
   if (!valid(in) || !valid(out)) return fail(ctx, "mm_process: invalid frame (data, size, format or stride)");

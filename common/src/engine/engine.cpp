@@ -65,6 +65,10 @@ FaceSelection parse_face_selection(const std::string& text) {
   throw Error("faces '" + text + "': expected all or largest");
 }
 
+namespace {
+OneEuroOptions smoother_options(double frame_rate) { return {frame_rate > 0 ? frame_rate : 25.0, 0.3, 4.0, 1.0}; }
+}  // namespace
+
 struct Engine::Impl {
   EngineOptions options;
   std::vector<Micromotion> motions;
@@ -88,7 +92,7 @@ struct Engine::Impl {
         motions(std::move(m)),
         encoder(std::move(e)),
         tracker(o.tracker),
-        smoother(OneEuroOptions{o.frame_rate > 0 ? o.frame_rate : 25.0, 0.3, 4.0, 1.0}) {
+        smoother(smoother_options(o.frame_rate)) {
     if (motions.empty()) throw Error("the engine needs at least one micromotion");
     if (o.queue_depth < 1) throw Error("queue_depth must be >= 1");
     if (o.warm_iterations < 0) throw Error("warm_iterations must be >= 0");
@@ -270,6 +274,12 @@ void Engine::reset() {
   impl_->tracker.reset();
   impl_->smoother.reset();
   impl_->warm.clear();
+}
+
+void Engine::set_frame_rate(double frame_rate) {
+  if (latency() > 0) throw Error("set_frame_rate while frames are queued: receive them first");
+  impl_->options.frame_rate = frame_rate;
+  impl_->smoother = OneEuroSmoother(smoother_options(frame_rate));
 }
 
 void Engine::submit(EngineFrame frame) {
