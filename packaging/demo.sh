@@ -6,10 +6,14 @@
 #      from 0 to 5 over the clip, through the test ReStyle-pSp encoder and generator;
 #   3. a contact sheet (frames x strengths -5 .. +5).
 # Output: out/demo_in.mp4, out/demo_smile.mp4, out/demo_preview.png, out/demo.png.
+# With --ffmpeg: also builds FFmpeg with the filter (packaging/build-ffmpeg.sh, ~10 minutes the
+# first time) and runs the README's one-liner: out/demo_aging.mp4.
 # Random weights draw no real faces: the edited face region shows the random generator's output,
 # composited with the real mask; see models/README.md for the official weights.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+with_ffmpeg=0
+[ "${1:-}" = "--ffmpeg" ] && with_ffmpeg=1
 bash packaging/install-deps.sh
 bash packaging/fetch-test-data.sh   # dlib's example photos (Debian source package), cached
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
@@ -28,3 +32,9 @@ build/bin/micromotion render out/demo_in.mp4 out/demo_smile.mp4 --anchor smile -
   --models build/test-models
 build/bin/micromotion render out/demo_in.mp4 --preview out/demo_preview.png --anchor smile \
   --models build/test-models --frames 50 --iters 2
+
+if [ "$with_ffmpeg" = 1 ]; then
+  bash packaging/build-ffmpeg.sh
+  MICROMOTION_MODELS=build/test-models build/ffmpeg-5.1/prefix/bin/ffmpeg -nostdin -v error -stats -y \
+    -i out/demo_in.mp4 -vf micromotion=anchor=aging out/demo_aging.mp4
+fi

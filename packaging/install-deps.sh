@@ -28,6 +28,10 @@ packages=(
   libdlib-dev libdlib-data libjpeg-dev
   # face test data (packaging/fetch-test-data.sh): dlib's source package and the test clips
   dpkg-dev bzip2 xz-utils ffmpeg python3
+  # FFmpeg with the filter (packaging/build-ffmpeg.sh): Debian's source package, built here
+  nasm patch libx264-dev bc
+  # OBS Studio plugin, its headless and app tests (X server in memory)
+  libobs-dev obs-studio xvfb xauth
 )
 # shellcheck disable=SC2206
 packages+=(${MICROMOTION_DEPS_EXTRA:-})

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh Debian 12 (run as root, with ../shared beside the
-# clone): installs dependencies, fetches the face test data, builds, then runs
+# clone): installs dependencies, fetches the face test data, builds (FFmpeg with the filter
+# included), checks that the filter compiles against FFmpeg 7.1, then runs
 #   1. the reader tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   2. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 60),
 #   3. a short benchmark smoke run (numbers are printed, nothing is asserted),
@@ -18,8 +19,12 @@ werror=OFF
 jobs=$(nproc)
 
 echo "== build"
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMICROMOTION_WERROR=$werror
-cmake --build build -j "$jobs"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMICROMOTION_WERROR=$werror \
+  -DMICROMOTION_WITH_FFMPEG=ON
+cmake --build build -j "$jobs"   # includes FFmpeg 5.1 with the filter (packaging/build-ffmpeg.sh)
+
+echo "== the FFmpeg filter against FFmpeg 7.1"
+bash packaging/build-ffmpeg.sh --version 7.1 --check-only
 
 echo "== readers under ASan + UBSan"
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMICROMOTION_SANITIZE=ON \
@@ -34,6 +39,7 @@ bash tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
 
 echo "== benchmark smoke run"
 build/bin/bench_stylegan2 --benchmark_filter='Synthesis/256/fp32/b1' --benchmark_min_time=0.2
+FRAMES=2 REPS=1 bench/filter_overhead.sh build
 
 echo "== tests ($(( $(date +%s) - start )) s so far)"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900

@@ -1,0 +1,396 @@
+// The FFmpeg filter, through the ffmpeg binary that packaging/build-ffmpeg.sh builds: frame
+// counts and timestamps, bit-exact pixels outside faces in every supported input format, odd
+// sizes, the timeline (enable=), sendcmd, a graph with split/overlay, and the error messages.
+// Short clips are cut from the generated face clips; the networks are the test models.
+#include "engine/engine_test_support.h"
+
+#include <micromotion/image.h>
+
+#include <gtest/gtest.h>
+
+extern "C" {
+#include <libavutil/common.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
+}
+
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace {
+
+namespace fs = std::filesystem;
+using enginetest::Box;
+
+const std::string kFfmpeg = MM_FFMPEG;
+
+facetest::RunResult ffmpeg(const std::string& args) {
+  return facetest::run(kFfmpeg + " -nostdin -hide_banner -v error -y " + args);
+}
+
+std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+std::vector<uint8_t> read_bytes(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+// The micromotion filter on the test models; extra options appended.
+std::string mm(const std::string& extra = "") {
+  std::string f = "micromotion=anchor=smile:models=" + enginetest::test_models().string() + ":iters=2";
+  return extra.empty() ? f : f + ":" + extra;
+}
+
+// One frame line of -f framemd5: pts and hash.
+struct FrameHash {
+  int64_t pts;
+  std::string md5;
+};
+
+std::vector<FrameHash> framemd5(const fs::path& file) {
+  std::vector<FrameHash> out;
+  std::ifstream f(file);
+  std::string line;
+  while (std::getline(f, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::stringstream s(line);
+    std::string stream, dts, pts, dur, size, md5;
+    std::getline(s, stream, ',');
+    std::getline(s, dts, ',');
+    std::getline(s, pts, ',');
+    std::getline(s, dur, ',');
+    std::getline(s, size, ',');
+    s >> md5;
+    out.push_back({std::stoll(pts), md5});
+  }
+  return out;
+}
+
+class FfmpegFilter : public ::testing::Test {
+ protected:
+  static fs::path dir_;
+  static fs::path clip_;   // 3 frames of the pan-zoom clip, lossless
+  static std::vector<std::vector<Box>> faces_;  // per frame of clip_
+  static int width_, height_;
+
+  static void SetUpTestSuite() {
+    dir_ = facetest::temp_dir("ffmpeg_filter");
+    clip_ = dir_ / "clip.mkv";
+    const fs::path src = facetest::data("clips/pan_zoom/clip.mp4");
+    ASSERT_FALSE(src.empty());
+    auto r = ffmpeg("-i " + q(src) + " -frames:v 3 -c:v ffv1 -pix_fmt yuv444p " + q(clip_));
+    ASSERT_EQ(r.status, 0) << r.output;
+    faces_ = faces_of(clip_, &width_, &height_);
+  }
+
+  // Face regions of every frame of a clip (the engine's tracker on its RGB frames).
+  static std::vector<std::vector<Box>> faces_of(const fs::path& clip, int* w, int* h) {
+    const fs::path pngs = dir_ / (clip.stem().string() + "_faces");
+    fs::create_directories(pngs);
+    auto r = ffmpeg("-i " + q(clip) + " -pix_fmt rgb24 " + q(pngs / "%04d.png"));
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::vector<std::vector<Box>> out;
+    for (int i = 1; fs::exists(pngs / (fmt(i) + ".png")); ++i) {
+      const micromotion::ImageRGB8 img = micromotion::load_image((pngs / (fmt(i) + ".png")).string());
+      *w = img.width();
+      *h = img.height();
+      out.push_back(enginetest::face_regions(img.view()));
+    }
+    return out;
+  }
+
+  static std::string fmt(int i) {
+    char b[16];
+    std::snprintf(b, sizeof b, "%04d", i);
+    return b;
+  }
+};
+fs::path FfmpegFilter::dir_;
+fs::path FfmpegFilter::clip_;
+std::vector<std::vector<Box>> FfmpegFilter::faces_;
+int FfmpegFilter::width_ = 0;
+int FfmpegFilter::height_ = 0;
+
+// Per plane of one raw frame in `format`, the bytes that changed inside and outside the faces
+// (grown by 2 px: a chroma sample at a face's edge covers pixels on both sides).
+struct PlaneChange {
+  long inside = 0, outside = 0;
+};
+
+std::vector<PlaneChange> compare_raw(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b,
+                                     const std::string& format, int w, int h, int frame,
+                                     const std::vector<Box>& faces) {
+  const AVPixelFormat f = av_get_pix_fmt(format.c_str());
+  const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
+  int linesize[4] = {};
+  av_image_fill_linesizes(linesize, f, w);
+  const int nplanes = av_pix_fmt_count_planes(f);
+  const bool yuv = !(d->flags & AV_PIX_FMT_FLAG_RGB) && d->nb_components >= 3;
+  size_t frame_size = static_cast<size_t>(av_image_get_buffer_size(f, w, h, 1));
+  size_t offset = frame_size * frame;
+  std::vector<PlaneChange> out(nplanes);
+  for (int p = 0; p < nplanes; ++p) {
+    const bool chroma = yuv && (p == 1 || p == 2);
+    const int sx = chroma ? d->log2_chroma_w : 0, sy = chroma ? d->log2_chroma_h : 0;
+    const int groups = chroma ? AV_CEIL_RSHIFT(w, sx) : w;
+    const int bpg = linesize[p] / groups;  // bytes per sample group (a pixel, or a UV pair)
+    const int rows = chroma ? AV_CEIL_RSHIFT(h, sy) : h;
+    for (int y = 0; y < rows; ++y) {
+      for (int x = 0; x < linesize[p]; ++x) {
+        const size_t i = offset + static_cast<size_t>(y) * linesize[p] + x;
+        if (a[i] == b[i]) continue;
+        const double fx0 = (x / bpg) << sx, fy0 = y << sy;
+        const double fx1 = fx0 + (1 << sx), fy1 = fy0 + (1 << sy);
+        bool inside = false;
+        for (const Box& r : faces)
+          inside |= fx1 > r[0] - 2 && fx0 < r[2] + 2 && fy1 > r[1] - 2 && fy0 < r[3] + 2;
+        (inside ? out[p].inside : out[p].outside)++;
+      }
+    }
+    offset += static_cast<size_t>(linesize[p]) * rows;
+  }
+  return out;
+}
+
+// --- the README's command, with models found through $MICROMOTION_MODELS -------------------------
+
+TEST_F(FfmpegFilter, ReadmeCommandEditsAnMp4) {
+  const fs::path in = dir_ / "in.mp4", out = dir_ / "out.mp4";
+  auto r = ffmpeg("-i " + q(clip_) + " -c:v libx264 -pix_fmt yuv420p " + q(in));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = facetest::run("MICROMOTION_MODELS=" + q(enginetest::test_models()) + " " + kFfmpeg +
+                    " -nostdin -v error -y -i " + q(in) + " -vf micromotion=anchor=aging " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const fs::path probe = fs::path(kFfmpeg).parent_path() / "ffprobe";
+  r = facetest::run(probe.string() + " -v error -count_frames -select_streams v -show_entries "
+                    "stream=codec_name,nb_read_frames -of csv=p=0 " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(r.output, "h264,3\n");
+  // And it is not the input: the aging edit changed the face.
+  const fs::path a = dir_ / "readme_in.md5", b = dir_ / "readme_out.md5";
+  ASSERT_EQ(ffmpeg("-i " + q(in) + " -f framemd5 " + q(a)).status, 0);
+  ASSERT_EQ(ffmpeg("-i " + q(out) + " -f framemd5 " + q(b)).status, 0);
+  const auto x = framemd5(a), y = framemd5(b);
+  ASSERT_EQ(x.size(), y.size());
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NE(x[i].md5, y[i].md5) << "frame " << i;
+}
+
+// --- every listed pixel format: the rest of the frame is bit-exact in that format ------------
+
+class FfmpegFormats : public FfmpegFilter, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(FfmpegFormats, OnlyFacePixelsChange) {
+  const std::string format = GetParam();
+  const fs::path ref = dir_ / ("ref_" + format + ".raw"), out = dir_ / ("out_" + format + ".raw");
+  auto r = ffmpeg("-i " + q(clip_) + " -vf format=" + format + " -f rawvideo " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(clip_) + " -vf format=" + format + "," + mm() + " -f rawvideo " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const std::vector<uint8_t> a = read_bytes(ref), b = read_bytes(out);
+  const size_t frame = static_cast<size_t>(av_image_get_buffer_size(av_get_pix_fmt(format.c_str()), width_, height_, 1));
+  ASSERT_EQ(a.size(), 3 * frame) << "the reference is not 3 frames";
+  ASSERT_EQ(b.size(), a.size()) << "frame count changed";
+  for (int i = 0; i < 3; ++i) {
+    const auto planes = compare_raw(a, b, format, width_, height_, i, faces_[i]);
+    long inside = 0;
+    for (size_t p = 0; p < planes.size(); ++p) {
+      EXPECT_EQ(planes[p].outside, 0) << format << " frame " << i << " plane " << p << ": bytes changed outside the faces";
+      inside += planes[p].inside;
+    }
+    EXPECT_GT(inside, 500) << format << " frame " << i << ": the face was not edited";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Formats, FfmpegFormats,
+                         ::testing::Values("rgb24", "rgba", "bgr24", "yuv420p", "yuv422p", "yuv444p", "nv12",
+                                           "yuv420p10le"));
+
+// --- frames, timestamps, frames without faces ---------------------------------------------------
+
+TEST_F(FfmpegFilter, FrameCountAndTimestampsPreservedAndEmptyFramesUntouched) {
+  // Frames 8..13 of the gaps clip: faces in 8 and 9, none in 10..13; irregular timestamps.
+  const fs::path src = facetest::data("clips/gaps/clip.mp4");
+  ASSERT_FALSE(src.empty());
+  const std::string pre = "trim=start_frame=8:end_frame=14,setpts='PTS+if(gte(N,3),7*N,0)'";
+  const fs::path ref = dir_ / "gaps_ref.md5", out = dir_ / "gaps_out.md5";
+  auto r = ffmpeg("-i " + q(src) + " -vf \"" + pre + "\" -fps_mode passthrough -f framemd5 " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(src) + " -vf \"" + pre + "," + mm() + "\" -fps_mode passthrough -f framemd5 " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = framemd5(ref), b = framemd5(out);
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size()) << "frame count changed";
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i].pts, a[i].pts) << "frame " << i;
+    if (i < 2)
+      EXPECT_NE(b[i].md5, a[i].md5) << "face frame " << i << " not edited";
+    else
+      EXPECT_EQ(b[i].md5, a[i].md5) << "frame " << i << " has no face and must pass untouched";
+  }
+}
+
+TEST_F(FfmpegFilter, SynchronousModeGivesTheSameFrames) {
+  const fs::path a = dir_ / "async.md5", b = dir_ / "sync.md5";
+  auto r = ffmpeg("-i " + q(clip_) + " -vf " + mm("async=1:nireq=2") + " -f framemd5 " + q(a));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(clip_) + " -vf " + mm("async=0") + " -f framemd5 " + q(b));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto x = framemd5(a), y = framemd5(b);
+  ASSERT_EQ(x.size(), 3u);
+  ASSERT_EQ(y.size(), 3u);
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(x[i].pts, y[i].pts);
+    EXPECT_EQ(x[i].md5, y[i].md5) << "frame " << i;
+  }
+}
+
+TEST_F(FfmpegFilter, OddSizeKeepsOutsidePixels) {
+  const fs::path odd = dir_ / "odd.mkv";
+  auto r = ffmpeg("-i " + q(clip_) + " -frames:v 2 -vf scale=641:479,format=yuv420p -c:v ffv1 " + q(odd));
+  ASSERT_EQ(r.status, 0) << r.output;
+  int w = 0, h = 0;
+  const auto faces = faces_of(odd, &w, &h);
+  ASSERT_EQ(w, 641);
+  ASSERT_EQ(h, 479);
+  const fs::path ref = dir_ / "odd_ref.raw", out = dir_ / "odd_out.raw";
+  r = ffmpeg("-i " + q(odd) + " -f rawvideo " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(odd) + " -vf " + mm() + " -f rawvideo " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = read_bytes(ref), b = read_bytes(out);
+  ASSERT_EQ(b.size(), a.size());
+  for (int i = 0; i < 2; ++i) {
+    long inside = 0;
+    for (const auto& p : compare_raw(a, b, "yuv420p", w, h, i, faces[i])) {
+      EXPECT_EQ(p.outside, 0) << "frame " << i;
+      inside += p.inside;
+    }
+    EXPECT_GT(inside, 500) << "frame " << i;
+  }
+}
+
+// --- timeline and commands ------------------------------------------------------------------
+
+TEST_F(FfmpegFilter, EnableEditsOnlyTheEnabledFrames) {
+  const fs::path ref = dir_ / "enable_ref.md5", out = dir_ / "enable_out.md5";
+  auto r = ffmpeg("-i " + q(clip_) + " -f framemd5 " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(clip_) + " -vf \"" + mm("enable='eq(n,1)'") + "\" -f framemd5 " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = framemd5(ref), b = framemd5(out);
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  EXPECT_EQ(b[0].md5, a[0].md5) << "frame 0 is outside enable= and must pass untouched";
+  EXPECT_NE(b[1].md5, a[1].md5) << "frame 1 is enabled and must be edited";
+  EXPECT_EQ(b[2].md5, a[2].md5) << "frame 2 is outside enable= and must pass untouched";
+}
+
+TEST_F(FfmpegFilter, SendcmdChangesTheStrengthFromItsTime) {
+  // delta mode at strength 0 adds G(w) - G(w) = 0: the frame is unchanged. From t = 0.08 s
+  // (frame 2) sendcmd sets 5: from there the frames equal a run at constant 5.
+  const fs::path ref = dir_ / "cmd_ref.md5", five = dir_ / "cmd_five.md5", out = dir_ / "cmd_out.md5";
+  auto r = ffmpeg("-i " + q(clip_) + " -f framemd5 " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(clip_) + " -vf \"" + mm("mode=delta:strength=5") + "\" -f framemd5 " + q(five));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(clip_) + " -vf \"sendcmd=c='0.08 micromotion strength 5'," + mm("mode=delta:strength=0") +
+             "\" -f framemd5 " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = framemd5(ref), f = framemd5(five), b = framemd5(out);
+  ASSERT_EQ(b.size(), 3u);
+  ASSERT_EQ(f.size(), 3u);
+  EXPECT_EQ(b[0].md5, a[0].md5) << "strength 0 must leave frame 0 unchanged";
+  EXPECT_EQ(b[1].md5, a[1].md5) << "strength 0 must leave frame 1 unchanged";
+  EXPECT_NE(b[2].md5, a[2].md5) << "frame 2 comes after the command and must be edited";
+  EXPECT_EQ(b[2].md5, f[2].md5) << "frame 2 must be edited at the commanded strength";
+}
+
+TEST_F(FfmpegFilter, BadCommandKeepsTheOldStrength) {
+  const fs::path out = dir_ / "badcmd.md5", ref = dir_ / "badcmd_ref.md5";
+  auto r = ffmpeg("-i " + q(clip_) + " -f framemd5 " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(clip_) + " -vf \"sendcmd=c='0.04 micromotion strength 5*(',"
+             + mm("mode=delta:strength=0") + "\" -f framemd5 " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("Invalid strength expression '5*('"), std::string::npos) << r.output;
+  const auto a = framemd5(ref), b = framemd5(out);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(b[i].md5, a[i].md5) << "frame " << i << ": strength must stay 0";
+}
+
+// --- inside a graph ----------------------------------------------------------------------------
+
+TEST_F(FfmpegFilter, WorksInsideSplitOverlayGraph) {
+  // The edited copy's left half is laid over the original: the right half stays the input's.
+  const fs::path ref = dir_ / "graph_ref.raw", out = dir_ / "graph_out.raw";
+  auto r = ffmpeg("-i " + q(clip_) + " -vf format=yuv444p -f rawvideo " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-i " + q(clip_) + " -filter_complex \"[0]format=yuv444p,split[a][b];[b]" + mm() +
+             ",crop=iw/2:ih:0:0[m];[a][m]overlay=0:0:format=yuv444\" -f rawvideo " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = read_bytes(ref), b = read_bytes(out);
+  ASSERT_EQ(b.size(), a.size()) << "frame count or format changed";
+  const size_t plane = static_cast<size_t>(width_) * height_;
+  long left = 0, right = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] == b[i]) continue;
+    const int x = static_cast<int>((i % plane) % width_);
+    (x < width_ / 2 ? left : right)++;
+  }
+  EXPECT_EQ(right, 0) << "the right half is the untouched input";
+  EXPECT_GT(left, 500) << "the left half holds the edited face";
+}
+
+// --- options and errors -------------------------------------------------------------------------
+
+TEST_F(FfmpegFilter, HelpDocumentsEveryOption) {
+  const auto r = facetest::run(kFfmpeg + " -hide_banner -h filter=micromotion");
+  ASSERT_EQ(r.status, 0) << r.output;
+  for (const char* o : {"anchor", "strength", "encoder", "iters", "warm_iters", "faces", "mode", "feather", "models",
+                        "device", "dtype", "detect_every", "smooth", "async", "nireq", "threads", "replace", "delta",
+                        "largest", "timeline"})
+    EXPECT_NE(r.output.find(o), std::string::npos) << "'" << o << "' missing from -h filter=micromotion";
+}
+
+struct BadOption {
+  std::string options;
+  std::string message;
+};
+
+void PrintTo(const BadOption& b, std::ostream* os) { *os << "'" << b.options << "'"; }
+
+class FfmpegErrors : public FfmpegFilter, public ::testing::WithParamInterface<BadOption> {};
+
+TEST_P(FfmpegErrors, FailWithTheDocumentedMessage) {
+  const BadOption& c = GetParam();
+  // A models directory with the published directions and no networks.
+  const fs::path empty = dir_ / "no-models";
+  fs::create_directories(empty);
+  if (!fs::exists(empty / "directions"))
+    fs::copy(fs::path(MM_SOURCE_DIR) / "models" / "directions", empty / "directions", fs::copy_options::recursive);
+  std::string filter = c.options.rfind("models=", 0) == 0
+                           ? "micromotion=" + c.options + empty.string()
+                           : mm(c.options);
+  // No user or system models either: the lookup must stop at the named directory.
+  const auto r = facetest::run("env -u MICROMOTION_MODELS HOME=" + q(empty) + " XDG_DATA_HOME=" + q(empty) + " " +
+                               kFfmpeg + " -nostdin -hide_banner -y -i " + q(clip_) + " -vf \"" + filter +
+                               "\" -f null -");
+  EXPECT_NE(r.status, 0) << "ffmpeg accepted " << filter;
+  EXPECT_NE(r.output.find(c.message), std::string::npos) << "expected '" << c.message << "' in:\n" << r.output;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Options, FfmpegErrors,
+    ::testing::Values(BadOption{"models=", "restyle_psp_ffhq_encode.pt"},
+                      BadOption{"models=", "micromotion models make-test"},
+                      BadOption{"anchor=frown", "frown"},
+                      BadOption{"mode=sideways", "sideways"},
+                      BadOption{"feather=0.9", "feather"},
+                      BadOption{"strength=5*(", "Invalid strength expression '5*('"},
+                      BadOption{"dtype=fp64", "Invalid dtype 'fp64': use fp32 or bf16"},
+                      BadOption{"encoder=/nonexistent/enc.pt", "/nonexistent/enc.pt"}));
+
+}  // namespace
