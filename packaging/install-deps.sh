@@ -30,8 +30,9 @@ packages=(
   dpkg-dev bzip2 xz-utils ffmpeg python3
   # FFmpeg with the filter (packaging/build-ffmpeg.sh): Debian's source package, built here
   nasm patch libx264-dev bc
-  # OBS Studio plugin, its headless and app tests (X server in memory)
-  libobs-dev obs-studio xvfb xauth
+  # OBS Studio plugin, its headless and app tests (X server in memory, Mesa's software
+  # OpenGL: recommends are not installed), the .deb check (objdump)
+  libobs-dev obs-studio xvfb xauth libgl1-mesa-dri libegl-mesa0 libx11-dev binutils
 )
 # shellcheck disable=SC2206
 packages+=(${MICROMOTION_DEPS_EXTRA:-})

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh Debian 12 (run as root, with ../shared beside the
 # clone): installs dependencies, fetches the face test data, builds (FFmpeg with the filter
-# included), checks that the filter compiles against FFmpeg 7.1, then runs
+# and the OBS plugin included), checks that the filter compiles against FFmpeg 7.1, then runs
 #   1. the reader tests under AddressSanitizer + UndefinedBehaviorSanitizer,
 #   2. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 60),
 #   3. a short benchmark smoke run (numbers are printed, nothing is asserted),
-#   4. every GoogleTest suite through CTest (last, so its summary closes the log).
+#   4. the OBS plugin's .deb: built portable, installed with apt, loaded by the real OBS app,
+#   5. every GoogleTest suite through CTest (last, so its summary closes the log).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 start=$(date +%s)
@@ -20,7 +21,7 @@ jobs=$(nproc)
 
 echo "== build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DMICROMOTION_WERROR=$werror \
-  -DMICROMOTION_WITH_FFMPEG=ON
+  -DMICROMOTION_WITH_FFMPEG=ON -DMICROMOTION_WITH_OBS=ON
 cmake --build build -j "$jobs"   # includes FFmpeg 5.1 with the filter (packaging/build-ffmpeg.sh)
 
 echo "== the FFmpeg filter against FFmpeg 7.1"
@@ -39,7 +40,13 @@ bash tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
 
 echo "== benchmark smoke run"
 build/bin/bench_stylegan2 --benchmark_filter='Synthesis/256/fp32/b1' --benchmark_min_time=0.2
-FRAMES=2 REPS=1 bench/filter_overhead.sh build
+
+echo "== OBS plugin .deb: packaging build (portable code), install with apt, the OBS app edits"
+cmake -S . -B build-pkg -G Ninja -DCMAKE_BUILD_TYPE=Release -DMICROMOTION_WERROR=$werror \
+  -DMICROMOTION_WITH_OBS=ON -DMICROMOTION_NATIVE_ARCH=OFF -DMICROMOTION_BUILD_TESTS=OFF \
+  -DMICROMOTION_BUILD_BENCH=OFF -DMICROMOTION_BUILD_CLI=OFF >/dev/null 2>&1
+cmake --build build-pkg -j "$jobs"
+bash tests/obs/deb_check.sh build-pkg build/bin/test_obs --install build
 
 echo "== tests ($(( $(date +%s) - start )) s so far)"
 ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900

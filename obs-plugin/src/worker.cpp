@@ -1,0 +1,290 @@
+#include "worker.hpp"
+
+#include <micromotion/micromotion.h>
+#include <util/base.h>
+
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace mmobs {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+uint64_t now_ns() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count());
+}
+
+// Threads that were asked to stop; joined once done (or at module unload).
+struct Retired {
+  std::thread thread;
+  std::shared_ptr<std::atomic<bool>> done;
+};
+// Never destroyed: a thread still parked at process exit (a host that skips module unload)
+// must not make a static destructor call std::terminate.
+std::mutex& g_retired_mutex = *new std::mutex;
+std::vector<Retired>& g_retired = *new std::vector<Retired>;
+
+void reap_finished_locked() {
+  for (auto it = g_retired.begin(); it != g_retired.end();) {
+    if (it->done->load()) {
+      it->thread.join();
+      it = g_retired.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+}  // namespace
+
+uint64_t Worker::clock_ns() { return now_ns(); }
+
+Worker::Worker(std::string label) : label_(std::move(label)) {}
+
+Worker::~Worker() {
+  // Normally the thread was retired; this only guards against a worker dropped without it.
+  if (thread_.joinable()) {
+    if (thread_.get_id() == std::this_thread::get_id()) {
+      thread_.detach();
+    } else {
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stop_ = true;
+      }
+      cv_.notify_all();
+      thread_.join();
+    }
+  }
+}
+
+std::shared_ptr<Worker> Worker::start(std::string label, const Config& config) {
+  auto w = std::make_shared<Worker>(std::move(label));
+  w->config_ = config;
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  w->done_ = done;
+  // The thread keeps the worker alive until it has finished its last frame.
+  w->thread_ = std::thread([w, done]() mutable {
+    w->run();
+    w.reset();
+    done->store(true);
+  });
+  return w;
+}
+
+void Worker::configure(const Config& config) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    config_ = config;
+    ++config_version_;
+  }
+  cv_.notify_all();
+}
+
+Config Worker::config() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return config_;
+}
+
+void Worker::set_label(std::string label) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  label_ = std::move(label);
+}
+
+void Worker::submit(std::unique_ptr<FrameBuf> frame) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    pending_ = std::move(frame);  // latest frame wins
+    ++stats_.submitted;
+    idle_.store(false, std::memory_order_release);
+  }
+  cv_.notify_all();
+}
+
+Result Worker::latest() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return result_;
+}
+
+Stats Worker::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return stats_;
+}
+
+void Worker::retire() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  std::lock_guard<std::mutex> lock(g_retired_mutex);
+  reap_finished_locked();
+  if (thread_.joinable()) g_retired.push_back({std::move(thread_), done_});
+}
+
+void Worker::join_all_retired() {
+  std::vector<Retired> all;
+  {
+    std::lock_guard<std::mutex> lock(g_retired_mutex);
+    all.swap(g_retired);
+  }
+  for (auto& r : all) r.thread.join();
+}
+
+bool Worker::ensure_engine(const Config& cfg, uint64_t version) {
+  if (engine_version_ == version) return ctx_ != nullptr;
+  if (ctx_ && cfg.same_engine(engine_config_)) {  // only filter-side fields changed
+    engine_version_ = version;
+    return true;
+  }
+  if (ctx_) {
+    mm_destroy(ctx_);
+    ctx_ = nullptr;
+  }
+  mm_params p = mm_default_params();
+  p.anchor = cfg.anchor.c_str();
+  p.strength = cfg.strength;
+  p.models_dir = cfg.models_dir.empty() ? nullptr : cfg.models_dir.c_str();
+  p.encoder = cfg.encoder.c_str();
+  p.device = cfg.device.c_str();
+  p.dtype = cfg.dtype.c_str();
+  p.mode = cfg.mode == 1 ? MM_MODE_DELTA : MM_MODE_REPLACE;
+  p.feather = cfg.feather;
+  p.threads = cfg.threads;
+  // Frames reach the engine sparsely (latest frame wins, ~1 s apart on a CPU): detect faces on
+  // every frame and do not smooth landmarks over time, both of which assume a steady frame rate.
+  p.detect_every = 1;
+  p.smooth = 0;
+  char error[1024] = "";
+  const auto t0 = Clock::now();
+  ctx_ = mm_create(&p, error, sizeof error);
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+  engine_config_ = cfg;
+  engine_version_ = version;
+  engine_strength_ = cfg.strength;
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!ctx_) {
+    stats_.engine_ready = false;
+    stats_.error = error[0] ? error : "mm_create failed";
+    engine_failed_ = true;
+    result_ = Result{nullptr, result_.seq};  // the source passes through while misconfigured
+    blog(LOG_WARNING, "[micromotion] '%s': cannot start the engine, frames pass through unchanged: %s",
+         label_.c_str(), stats_.error.c_str());
+    return false;
+  }
+  engine_failed_ = false;
+  stats_.engine_ready = true;
+  stats_.error.clear();
+  blog(LOG_INFO, "[micromotion] '%s': engine ready in %.0f ms (anchor '%s', encoder %s, %s/%s, mode %s, feather %.2f)",
+       label_.c_str(), ms, cfg.anchor.c_str(), cfg.encoder.c_str(), cfg.device.c_str(), cfg.dtype.c_str(),
+       cfg.mode == 1 ? "delta" : "replace", cfg.feather);
+  return true;
+}
+
+void Worker::run() {
+  // Inference must not starve OBS's video and audio threads of CPU: run below their priority
+  // (per thread on Linux; the engine's OpenMP threads, created from here, inherit it).
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
+
+  std::vector<uint8_t> original, edited;
+  uint64_t window_start = now_ns(), window_frames = 0;
+  double window_latency = 0, window_engine = 0;
+
+  for (;;) {
+    std::unique_ptr<FrameBuf> frame;
+    Config cfg;
+    uint64_t version = 0;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      for (;;) {
+        // While the engine cannot start with these settings, frames are not even copied.
+        const bool blocked = engine_failed_ && engine_version_ == config_version_;
+        idle_.store(!pending_ && !blocked && !stop_, std::memory_order_release);
+        if (stop_ || pending_) break;
+        cv_.wait(lock);
+      }
+      if (stop_) break;
+      frame = std::move(pending_);
+      cfg = config_;
+      version = config_version_;
+    }
+    const auto t0 = Clock::now();
+    if (!ensure_engine(cfg, version)) continue;
+    if (cfg.strength != engine_strength_) {
+      mm_set_strength(ctx_, cfg.strength);
+      engine_strength_ = cfg.strength;
+    }
+
+    to_rgba(*frame, original);
+    edited.resize(original.size());
+    mm_frame in{};
+    in.data = original.data();
+    in.width = int(frame->width);
+    in.height = int(frame->height);
+    in.stride = ptrdiff_t(frame->width) * 4;
+    in.format = MM_PIXEL_RGBA;
+    in.time = double(frame->timestamp) / 1e9;
+    in.index = int64_t(stats().submitted);
+    in.pts = int64_t(frame->timestamp);
+    mm_frame out = in;
+    out.data = edited.data();
+    if (mm_process(ctx_, &in, &out) != 0) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      const std::string err = mm_error(ctx_);
+      if (err != stats_.error)
+        blog(LOG_WARNING, "[micromotion] '%s': a frame failed, shown unedited: %s", label_.c_str(), err.c_str());
+      stats_.error = err;
+      ++stats_.failed;
+      continue;
+    }
+    write_back(*frame, original, edited);
+
+    if (cfg.min_frame_ms > 0) {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait_until(lock, t0 + std::chrono::milliseconds(cfg.min_frame_ms), [&] { return stop_; });
+      if (stop_) break;
+    }
+
+    const uint64_t done = now_ns();
+    const double engine_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    const double latency_ms = double(done - frame->submitted_ns) / 1e6;
+    std::string label;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      result_.frame = std::shared_ptr<const FrameBuf>(std::move(frame));
+      ++result_.seq;
+      ++stats_.processed;
+      stats_.last_latency_ms = latency_ms;
+      stats_.last_engine_ms = engine_ms;
+      stats_.error.clear();
+      label = label_;
+      if (stats_.processed == 1) {
+        window_start = done;  // rate and latency windows start with the first result
+        blog(LOG_INFO, "[micromotion] '%s': first edited frame, %.0f ms after hand-over", label.c_str(), latency_ms);
+        continue;
+      }
+    }
+    ++window_frames;
+    window_latency += latency_ms;
+    window_engine += engine_ms;
+    const double window_s = double(done - window_start) / 1e9;
+    if (window_s >= 10.0) {
+      blog(LOG_INFO, "[micromotion] '%s': %.1f edited frames/s, latency %.0f ms (hand-over to result), engine %.0f ms/frame",
+           label.c_str(), window_frames / window_s, window_latency / window_frames, window_engine / window_frames);
+      window_start = done;
+      window_frames = 0;
+      window_latency = window_engine = 0;
+    }
+  }
+  idle_.store(false);
+  mm_destroy(ctx_);
+  ctx_ = nullptr;
+}
+
+}  // namespace mmobs

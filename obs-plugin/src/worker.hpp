@@ -1,0 +1,113 @@
+// The per-filter inference worker: one thread owning one mm_context.
+//
+// OBS's video thread must never wait for the engine (a frame takes ~1 s on a CPU), so the
+// filter only hands frames over (latest frame wins: a frame is taken only while the worker is
+// idle) and reads the newest finished result; both are short mutex sections. The thread holds
+// a shared_ptr to the worker state, so the filter may be destroyed while a frame is in flight:
+// Worker::retire() asks the thread to stop and parks it; the module joins parked threads when
+// they are done and at unload, so no thread outlives the module's code.
+#pragma once
+
+#include "convert.hpp"
+
+#include <micromotion/micromotion.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+namespace mmobs {
+
+// Everything the user can set; engine fields recreate the context, the rest apply at once.
+struct Config {
+  std::string anchor = "smile";  // published name or file
+  std::string models_dir;        // empty: the engine's lookup ($MICROMOTION_MODELS, ...)
+  std::string encoder = "restyle";
+  std::string device = "cpu";
+  std::string dtype = "fp32";
+  int mode = 0;            // mm_mode
+  double feather = 0.06;
+  double strength = 5.0;
+  int every_n = 1;         // hand over every N-th frame
+  bool hold_last = true;   // repeat the newest result between results
+  int min_frame_ms = 0;    // test seam: pad each frame's processing to at least this long
+  int threads = 0;         // mm_params.threads
+
+  bool same_engine(const Config& o) const {
+    return anchor == o.anchor && models_dir == o.models_dir && encoder == o.encoder && device == o.device &&
+           dtype == o.dtype && mode == o.mode && feather == o.feather && threads == o.threads;
+  }
+};
+
+struct Result {
+  std::shared_ptr<const FrameBuf> frame;  // the edited frame, in the source's format
+  uint64_t seq = 0;                       // 1, 2, ... per finished frame
+};
+
+struct Stats {
+  uint64_t submitted = 0;
+  uint64_t processed = 0;
+  uint64_t failed = 0;
+  double last_latency_ms = 0;  // hand-over to result
+  double last_engine_ms = 0;   // conversion + mm_process (+ padding)
+  bool engine_ready = false;
+  std::string error;           // last error ("" when fine)
+};
+
+class Worker {
+public:
+  explicit Worker(std::string label);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  static std::shared_ptr<Worker> start(std::string label, const Config& config);
+  // The clock of FrameBuf::submitted_ns (steady, ns).
+  static uint64_t clock_ns();
+
+  void configure(const Config& config);
+  Config config() const;
+  void set_label(std::string label);
+
+  // Video thread: true when the worker would take a frame now (idle and none pending).
+  bool wants_frame() const { return idle_.load(std::memory_order_acquire); }
+  void submit(std::unique_ptr<FrameBuf> frame);
+  Result latest() const;
+  Stats stats() const;
+
+  // Ask the thread to stop after the frame in flight; it is parked and joined by the module.
+  void retire();
+
+  // Module unload: join every retired thread (they finish their frame first).
+  static void join_all_retired();
+
+private:
+  void run();
+  bool ensure_engine(const Config& cfg, uint64_t version);
+
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  Config config_;
+  uint64_t config_version_ = 1;
+  std::unique_ptr<FrameBuf> pending_;
+  Result result_;
+  Stats stats_;
+  std::string label_;
+  std::atomic<bool> idle_{false};
+  std::thread thread_;
+  std::shared_ptr<std::atomic<bool>> done_;
+  bool engine_failed_ = false;  // guarded by mutex_
+
+  // Worker-thread state.
+  mm_context* ctx_ = nullptr;
+  Config engine_config_;
+  uint64_t engine_version_ = 0;  // config_version_ the context (or its failure) belongs to
+  double engine_strength_ = 0;
+};
+
+}  // namespace mmobs
