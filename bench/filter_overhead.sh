@@ -32,24 +32,25 @@ filter_seconds() {  # frames, filter prefix -> wall seconds of ffmpeg
   t1=$(now)
   echo "$t1 - $t0" | bc -l
 }
-fps() {  # command... (called with F then 2F appended)
-  local a b
-  for _ in $(seq "$reps"); do
-    a=$("$@" "$frames")
-    b=$("$@" $((2 * frames)))
-    echo "$frames / ($b - $a)" | bc -l
-  done | median
-}
+pipelines=(engine filter_sync_rgb filter_async_rgb filter_async_yuv420p)
 engine() { engine_seconds "$1"; }
 filter_sync_rgb() { filter_seconds "$1" "format=rgb24," "async=0"; }
 filter_async_rgb() { filter_seconds "$1" "format=rgb24," "async=1"; }
 filter_async_yuv420p() { filter_seconds "$1" "format=yuv420p," "async=1"; }  # + the RGB-to-YUV scale
 
-e=$(fps engine)
+# Repetitions outermost, so a change in the machine's load hits every pipeline alike.
+declare -A runs
+for _ in $(seq "$reps"); do
+  for p in "${pipelines[@]}"; do
+    a=$("$p" "$frames")
+    b=$("$p" $((2 * frames)))
+    runs[$p]+="$(echo "$frames / ($b - $a)" | bc -l) "
+  done
+done
+e=$(printf '%s\n' ${runs[engine]} | median)
 echo "| pipeline | fps (median of $reps) | vs engine alone |"
 echo "|---|---:|---:|"
-printf '| engine alone (mm_process) | %.3f | 1.000 |\n' "$e"
-for v in filter_sync_rgb filter_async_rgb filter_async_yuv420p; do
-  f=$(fps "$v")
-  printf '| %s | %.3f | %.3f |\n' "$v" "$f" "$(echo "$f / $e" | bc -l)"
+for p in "${pipelines[@]}"; do
+  f=$(printf '%s\n' ${runs[$p]} | median)
+  printf '| %s | %.3f | %.3f |\n' "$p" "$f" "$(echo "$f / $e" | bc -l)"
 done

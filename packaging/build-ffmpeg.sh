@@ -63,17 +63,7 @@ mkdir -p "$cache"
 if ! ls "$cache"/ffmpeg_*.dsc >/dev/null 2>&1; then
   log "fetching FFmpeg's source package from Debian $suite"
   if [ "$suite" = bookworm ]; then
-    # apt-get source needs a deb-src entry; add Debian's own when the system has none.
-    if ! grep -rqs '^Types:.*deb-src\|^deb-src' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-      cat > /etc/apt/sources.list.d/micromotion-deb-src.sources <<'EOF'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-      apt-get update -qq
-    fi
+    bash "$root/packaging/ensure-deb-src.sh"   # apt-get source needs a deb-src entry
     (cd "$cache" && apt-get -o APT::Sandbox::User=root source --download-only ffmpeg >/dev/null 2>&1)
   else
     # A private apt state that knows trixie's sources only.

@@ -23,21 +23,7 @@ log() { echo "fetch-test-data: $*"; }
 # --- 1. dlib's Debian source package --------------------------------------------------------
 have_sources() { compgen -G "$work/dlib_*.orig*.tar.*" >/dev/null; }
 if ! have_sources; then
-  if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ && ! grep -qs '^deb-src' /etc/apt/sources.list; then
-    if [ "$(id -u)" -ne 0 ]; then
-      echo "fetch-test-data: no deb-src entry for Debian; run as root once (or add one) so 'apt-get source' works" >&2
-      exit 1
-    fi
-    log "adding a deb-src entry (/etc/apt/sources.list.d/micromotion-deb-src.sources)"
-    cat > /etc/apt/sources.list.d/micromotion-deb-src.sources <<'SRC'
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-    apt-get update -qq
-  fi
+  bash "$(dirname "$0")/ensure-deb-src.sh"
   log "downloading dlib's source package into $work"
   (cd "$work" && apt-get source --download-only dlib >/dev/null)
 fi

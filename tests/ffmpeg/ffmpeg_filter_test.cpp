@@ -178,6 +178,25 @@ TEST_F(FfmpegFilter, ReadmeCommandEditsAnMp4) {
   for (size_t i = 0; i < x.size(); ++i) EXPECT_NE(x[i].md5, y[i].md5) << "frame " << i;
 }
 
+// docs/ffmpeg.md's recipe: a still portrait animated by a strength that grows with t.
+TEST_F(FfmpegFilter, AnimatesAStillPortrait) {
+  const fs::path face = facetest::data("faces/2008_001009.jpg");
+  ASSERT_FALSE(face.empty());
+  const fs::path out = dir_ / "still.md5", ref = dir_ / "still_ref.md5";
+  auto r = ffmpeg("-loop 1 -t 0.12 -i " + q(face) + " -vf \"" + mm("strength='5*t/0.12'") + "\" -f framemd5 " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = ffmpeg("-loop 1 -t 0.12 -i " + q(face) + " -f framemd5 " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto a = framemd5(ref), b = framemd5(out);
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  // One picture in, three different pictures out: the edit follows the strength.
+  EXPECT_EQ(a[0].md5, a[1].md5);
+  EXPECT_NE(b[0].md5, b[1].md5);
+  EXPECT_NE(b[1].md5, b[2].md5);
+  EXPECT_NE(b[0].md5, b[2].md5);
+}
+
 // --- every listed pixel format: the rest of the frame is bit-exact in that format ------------
 
 class FfmpegFormats : public FfmpegFilter, public ::testing::WithParamInterface<std::string> {};

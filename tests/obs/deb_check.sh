@@ -38,7 +38,7 @@ zmm=$(objdump -d --no-show-raw-insn "$root/usr/lib/$arch/libmicromotion.so.0" | 
 
 if [[ -n "$install_build" ]]; then
   apt-get install -y -qq "$deb" >/dev/null
-  trap 'apt-get remove -y -qq obs-micromotion >/dev/null; rm -rf "$root"' EXIT
+  trap 'apt-get purge -y -qq obs-micromotion >/dev/null; rm -rf "$root"' EXIT
   MM_OBS_APP_PLUGIN=system xvfb-run -a -s "-screen 0 1280x720x24" \
     bash "$(dirname "${BASH_SOURCE[0]}")/app_smoke.sh" "$install_build" "$test_obs"
   echo "deb_check: OK (installed with apt, loaded and edited by OBS)"
