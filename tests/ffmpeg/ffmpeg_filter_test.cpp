@@ -15,6 +15,7 @@ extern "C" {
 }
 
 #include <fstream>
+#include <unistd.h>
 #include <iterator>
 #include <sstream>
 #include <string>
@@ -76,14 +77,26 @@ class FfmpegFilter : public ::testing::Test {
   static std::vector<std::vector<Box>> faces_;  // per frame of clip_
   static int width_, height_;
 
-  static void SetUpTestSuite() {
-    dir_ = facetest::temp_dir("ffmpeg_filter");
-    clip_ = dir_ / "clip.mkv";
+  // Made once per process, in a directory of its own: CTest runs each test as a process of its
+  // own, several at a time. Done in SetUp, not SetUpTestSuite, so that a failure here fails the
+  // test (a failed SetUpTestSuite leaves its tests reported as skipped).
+  void SetUp() override {
+    if (!clip_.empty()) return;
+    const fs::path dir = facetest::temp_dir("ffmpeg_filter." + std::to_string(getpid()));
     const fs::path src = facetest::data("clips/pan_zoom/clip.mp4");
     ASSERT_FALSE(src.empty());
-    auto r = ffmpeg("-i " + q(src) + " -frames:v 3 -c:v ffv1 -pix_fmt yuv444p " + q(clip_));
+    dir_ = dir;
+    auto r = ffmpeg("-i " + q(src) + " -frames:v 3 -c:v ffv1 -pix_fmt yuv444p " + q(dir / "clip.mkv"));
     ASSERT_EQ(r.status, 0) << r.output;
-    faces_ = faces_of(clip_, &width_, &height_);
+    faces_ = faces_of(dir / "clip.mkv", &width_, &height_);
+    ASSERT_EQ(faces_.size(), 3u);
+    clip_ = dir / "clip.mkv";
+  }
+
+  static void TearDownTestSuite() {
+    if (!dir_.empty()) fs::remove_all(dir_);
+    dir_.clear();
+    clip_.clear();
   }
 
   // Face regions of every frame of a clip (the engine's tracker on its RGB frames).
