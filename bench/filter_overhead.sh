@@ -32,11 +32,11 @@ filter_seconds() {  # frames, filter prefix -> wall seconds of ffmpeg
   t1=$(now)
   echo "$t1 - $t0" | bc -l
 }
-pipelines=(engine filter_sync_rgb filter_async_rgb filter_async_yuv420p)
+pipelines=(engine filter_rgb24 filter_rgb24_async filter_yuv420p)
 engine() { engine_seconds "$1"; }
-filter_sync_rgb() { filter_seconds "$1" "format=rgb24," "async=0"; }
-filter_async_rgb() { filter_seconds "$1" "format=rgb24," "async=1"; }
-filter_async_yuv420p() { filter_seconds "$1" "format=yuv420p," "async=1"; }  # + the RGB-to-YUV scale
+filter_rgb24() { filter_seconds "$1" "format=rgb24," "async=auto"; }         # the default: sync on the CPU
+filter_rgb24_async() { filter_seconds "$1" "format=rgb24," "async=1"; }
+filter_yuv420p() { filter_seconds "$1" "format=yuv420p," "async=auto"; }    # + the scale filter's RGB-to-YUV
 
 # Repetitions outermost, so a change in the machine's load hits every pipeline alike.
 declare -A runs
