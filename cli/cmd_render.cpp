@@ -26,9 +26,10 @@ extern "C" void on_interrupt(int) { g_stop.store(true); }
 struct RenderArgs {
   std::string in, out, anchor, strength, encoder = "restyle", faces = "all", mode = "replace", models, device = "cpu",
                                          dtype = "fp32", preview, codec;
-  int iters = -1, warm_iters = 1, crf = -1;
+  int iters = -1, warm_iters = 1, crf = -1, detect_every = EngineOptions().tracker.detect_every;
+  double feather = EngineOptions().mask.feather;
   int64_t max_frames = -1;
-  bool quiet = false;
+  bool quiet = false, no_smooth = false;
 };
 
 EngineOptions engine_options(const RenderArgs& a, double fps) {
@@ -41,6 +42,9 @@ EngineOptions engine_options(const RenderArgs& a, double fps) {
   o.mode = parse_edit_mode(a.mode);
   o.device = a.device;
   o.dtype = a.dtype;
+  o.mask.feather = a.feather;
+  o.tracker.detect_every = a.detect_every;
+  o.smooth_landmarks = !a.no_smooth;
   if (fps > 0) o.frame_rate = fps;
   return o;
 }
@@ -149,6 +153,11 @@ void add_render(CLI::App& app) {
   cmd->add_option("--warm-iters", a->warm_iters, "ReStyle steps per frame once a face is tracked");
   cmd->add_option("--faces", a->faces, "all | largest")->check(CLI::IsMember({"all", "largest"}));
   cmd->add_option("--mode", a->mode, "replace | delta (frame + G(w') - G(w))")->check(CLI::IsMember({"replace", "delta"}));
+  cmd->add_option("--feather", a->feather, "soft edge of the face mask, fraction of the face size")
+      ->check(CLI::Range(0.0, 0.5))->capture_default_str();
+  cmd->add_option("--detect-every", a->detect_every, "full-frame face detection every N frames (tracked in between)")
+      ->check(CLI::Range(1, 10000))->capture_default_str();
+  cmd->add_flag("--no-smooth", a->no_smooth, "do not smooth landmarks over time");
   cmd->add_option("--models", a->models, "models directory (before $MICROMOTION_MODELS and the data dirs)");
   cmd->add_option("--device", a->device, "cpu | cuda | cuda:N");
   cmd->add_option("--dtype", a->dtype, "fp32 | bf16");

@@ -89,6 +89,24 @@ TEST(RenderCli, DeltaAtStrengthZeroIsTheInputWithinOneLevel) {
   for (int i = 0; i < 4; ++i) EXPECT_LE(facetest::diff(a[i], b[i]).max, 1) << "frame " << i;
 }
 
+// The settings the front ends expose are the CLI's too: the mask's feather changes the edge.
+TEST(RenderCli, FeatherDetectEveryAndSmoothingAreOptions) {
+  const auto dir = mmtest::temp_dir("render_feather");
+  const fs::path in = make_clip(dir), hard = dir / "hard.mkv", soft = dir / "soft.mkv";
+  render(in, hard, "--anchor smile --frames 2 --feather 0 --detect-every 1 --no-smooth");
+  render(in, soft, "--anchor smile --frames 2 --feather 0.3 --detect-every 1 --no-smooth");
+  const auto a = frames_of(in, dir / "a"), h = frames_of(hard, dir / "h"), s = frames_of(soft, dir / "s");
+  ASSERT_EQ(h.size(), 2u);
+  ASSERT_EQ(s.size(), 2u);
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_GT(facetest::diff(a[i], h[i]).max, 5) << "frame " << i << " not edited";
+    EXPECT_GT(facetest::diff(h[i], s[i]).max, 5) << "frame " << i << ": the feather made no difference";
+  }
+  const auto r = mmtest::run(mmtest::cli() + " render " + q(in) + " " + q(dir / "x.mkv") + " --anchor smile --feather 0.9");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--feather"), std::string::npos) << r.output;
+}
+
 TEST(RenderCli, LossyInputKeepsItsCodecAndFrameCount) {
   const auto dir = mmtest::temp_dir("render_h264");
   const fs::path in = facetest::data("clips/gaps/clip.mp4"), out = dir / "out.mp4";
