@@ -110,6 +110,11 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
+// Throws Error naming the first out-of-range field (queue_depth, warm_iterations, feather,
+// detect_every). The Engine constructors call it; front ends call it first to fail before the
+// models are loaded.
+void check_engine_options(const EngineOptions& options);
+
 // "replace" / "delta", "all" / "largest": throws Error on anything else.
 EditMode parse_edit_mode(const std::string& text);
 FaceSelection parse_face_selection(const std::string& text);

@@ -156,17 +156,12 @@ mm_context* mm_create(const mm_params* params, char* error, size_t error_size) {
     if (params->dtype) o.dtype = params->dtype;
     o.frame_rate = params->frame_rate;
     o.queue_depth = params->queue_depth;
-    if (!(params->feather >= 0 && params->feather <= 0.5))
-      throw micromotion::Error("mm_create: feather must be within [0, 0.5] (got " + std::to_string(params->feather) + ")");
-    if (params->detect_every < 1)
-      throw micromotion::Error("mm_create: detect_every must be at least 1 (got " + std::to_string(params->detect_every) + ")");
-    if (params->queue_depth < 1)
-      throw micromotion::Error("mm_create: queue_depth must be at least 1 (got " + std::to_string(params->queue_depth) + ")");
-    if (params->threads < 0)
-      throw micromotion::Error("mm_create: threads must be 0 (every CPU) or more (got " + std::to_string(params->threads) + ")");
     o.mask.feather = params->feather;
     o.tracker.detect_every = params->detect_every;
     o.smooth_landmarks = params->smooth != 0;
+    micromotion::check_engine_options(o);  // before the models load, not after
+    if (params->threads < 0)
+      throw micromotion::Error("mm_create: threads must be 0 (every CPU) or more (got " + std::to_string(params->threads) + ")");
     micromotion::set_threads(params->threads);
     if (!params->anchor || !*params->anchor) throw micromotion::Error("mm_create: no anchor (micromotion) given");
     if (params->strength_expr && *params->strength_expr) ctx->expression.emplace(params->strength_expr);

@@ -65,6 +65,16 @@ FaceSelection parse_face_selection(const std::string& text) {
   throw Error("faces '" + text + "': expected all or largest");
 }
 
+void check_engine_options(const EngineOptions& o) {
+  if (o.queue_depth < 1) throw Error("queue_depth must be >= 1 (got " + std::to_string(o.queue_depth) + ")");
+  if (o.warm_iterations < 0)
+    throw Error("warm_iterations must be >= 0 (got " + std::to_string(o.warm_iterations) + ")");
+  if (!(o.mask.feather >= 0 && o.mask.feather <= 0.5))
+    throw Error("feather must be within [0, 0.5] (got " + std::to_string(o.mask.feather) + ")");
+  if (o.tracker.detect_every < 1)
+    throw Error("detect_every must be >= 1 (got " + std::to_string(o.tracker.detect_every) + ")");
+}
+
 namespace {
 OneEuroOptions smoother_options(double frame_rate) { return {frame_rate > 0 ? frame_rate : 25.0, 0.3, 4.0, 1.0}; }
 }  // namespace
@@ -94,8 +104,7 @@ struct Engine::Impl {
         tracker(o.tracker),
         smoother(smoother_options(o.frame_rate)) {
     if (motions.empty()) throw Error("the engine needs at least one micromotion");
-    if (o.queue_depth < 1) throw Error("queue_depth must be >= 1");
-    if (o.warm_iterations < 0) throw Error("warm_iterations must be >= 0");
+    check_engine_options(o);
     const GeneratorConfig& g = encoder.decoder().config();
     for (const auto& mo : motions) {
       mo.check_fits(g.n_latent(), g.style_dim, "the generator of " + options.encoder + " (" + g.describe() + ")");
