@@ -9,6 +9,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "test_data_path.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -22,13 +24,11 @@ std::string env(const char* name, const std::string& fallback) {
 }
 
 std::vector<micromotion::ImageRGB8> clip(int count) {
-  const char* home = std::getenv("HOME");
-  const std::string data = env("MICROMOTION_TEST_DATA", std::string(home ? home : "/root") + "/.cache/micromotion/testdata");
   std::vector<micromotion::ImageRGB8> frames;
   for (int i = 0; i < count; ++i) {
     char name[32];
-    std::snprintf(name, sizeof name, "/clips/pan_zoom/%04d.png", i);
-    frames.push_back(micromotion::load_image(data + name));
+    std::snprintf(name, sizeof name, "clips/pan_zoom/%04d.png", i);
+    frames.push_back(micromotion::load_image(test_data_path(name)));
   }
   return frames;
 }

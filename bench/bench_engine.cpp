@@ -11,18 +11,14 @@
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
 
+#include "test_data_path.h"
+
 #include <cstdlib>
 #include <string>
 
 namespace {
 
 using namespace micromotion;
-
-std::string test_data() {
-  const char* env = std::getenv("MICROMOTION_TEST_DATA");
-  const char* home = std::getenv("HOME");
-  return env && *env ? env : std::string(home ? home : "/root") + "/.cache/micromotion/testdata";
-}
 
 // 2008_001009.jpg scaled x2 on a grey 1080p canvas, the photo sliding 2 px per frame: the larger
 // face is ~250 px wide on screen.
@@ -50,7 +46,7 @@ Encoder full_size_encoder(EncoderKind kind, c10::ScalarType dtype) {
 // 2: video with e4e.
 void BM_Engine(benchmark::State& state, int mode, c10::ScalarType dtype) {
   set_threads(0);
-  const ImageRGB8 src = load_image(test_data() + "/faces/2008_001009.jpg");
+  const ImageRGB8 src = load_image(test_data_path("faces/2008_001009.jpg"));
   const ImageRGB8 photo = pil_resize_lanczos(src, src.width() * 2, src.height() * 2);
   EngineOptions o;
   o.iterations = 5;

@@ -8,6 +8,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "test_data_path.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
@@ -18,20 +20,12 @@ namespace {
 
 using namespace micromotion;
 
-std::string data_path(const std::string& rel) {
-  const char* env = std::getenv("MICROMOTION_TEST_DATA");
-  const char* home = std::getenv("HOME");
-  const std::filesystem::path root =
-      env && *env ? std::filesystem::path(env) : std::filesystem::path(home ? home : "/root") / ".cache/micromotion/testdata";
-  return (root / rel).string();
-}
-
 // A 1920x1080 clip of `n` frames: a window panning 3 px/frame over the group photo (1986x1545),
 // so the faces move like a slow camera pan.
 const std::vector<ImageRGB8>& clip(int n = 30) {
   static std::vector<ImageRGB8> frames;
   if (!frames.empty()) return frames;
-  const std::string path = data_path("faces/bald_guys.jpg");
+  const std::string path = test_data_path("faces/bald_guys.jpg");
   if (!std::filesystem::exists(path)) return frames;
   const ImageRGB8 photo = load_image(path);
   for (int i = 0; i < n; ++i) {
@@ -46,7 +40,7 @@ const std::vector<ImageRGB8>& clip(int n = 30) {
 const std::vector<ImageRGB8>& one_face_clip(int n = 30) {
   static std::vector<ImageRGB8> frames;
   if (!frames.empty()) return frames;
-  const std::string path = data_path("faces/2008_001009.jpg");
+  const std::string path = test_data_path("faces/2008_001009.jpg");
   if (!std::filesystem::exists(path)) return frames;
   const ImageRGB8 photo = load_image(path);
   const ImageRGB8 big = pil_resize_lanczos(photo, 810, 1080);
