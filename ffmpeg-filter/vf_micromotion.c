@@ -369,20 +369,16 @@ static int write_back(AVFilterContext *ctx, Pending *p, const int box_in[4])
             continue;   /* alpha is never the engine's */
         for (int y = 0; y < ch; y++) {
             int any = 0;
-            for (int x = 0; x < cw; x++) {
-                if (block_changed(s, w, h, cx0 + x, cy0 + y, csw, csh)) {
-                    any = 1;
-                    break;
-                }
-            }
-            if (!any)
-                continue;
             av_read_image_line2(s->line_a, (const uint8_t **)tmp->data, tmp->linesize, desc, 0, y, c, cw, 0, 2);
             av_read_image_line2(s->line_b, (const uint8_t **)out->data, out->linesize, desc, cx0, cy0 + y, c, cw, 0, 2);
-            for (int x = 0; x < cw; x++)
-                if (block_changed(s, w, h, cx0 + x, cy0 + y, csw, csh))
+            for (int x = 0; x < cw; x++) {
+                if (block_changed(s, w, h, cx0 + x, cy0 + y, csw, csh)) {
                     s->line_b[x] = s->line_a[x];
-            av_write_image_line2(s->line_b, out->data, out->linesize, desc, cx0, cy0 + y, c, cw, 2);
+                    any = 1;
+                }
+            }
+            if (any)   /* rows of the region without a change are not written at all */
+                av_write_image_line2(s->line_b, out->data, out->linesize, desc, cx0, cy0 + y, c, cw, 2);
         }
     }
     ret = 0;
