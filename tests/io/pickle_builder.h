@@ -89,6 +89,44 @@ inline void write_archive(const std::string& path, const std::string& pkl,
   w.writeEndOfFile();
 }
 
+// A stored (uncompressed) zip archive with exactly these entries, in this order: archives
+// LibTorch's writer would never make (two folders, duplicate or case-colliding names).
+inline std::string zip_archive(const std::vector<std::pair<std::string, std::string>>& entries) {
+  auto crc32 = [](const std::string& d) {
+    uint32_t c = 0xffffffffu;
+    for (unsigned char b : d) {
+      c ^= b;
+      for (int k = 0; k < 8; ++k) c = (c >> 1) ^ (0xedb88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+  };
+  auto le = [](std::string& out, uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  };
+  std::string out, central;
+  for (const auto& [name, data] : entries) {
+    const uint32_t crc = crc32(data);
+    const uint64_t local = out.size();
+    le(out, 0x04034b50, 4);
+    le(out, 20, 2), le(out, 0, 2), le(out, 0, 2), le(out, 0, 2), le(out, 0, 2);  // version, flags, method, time, date
+    le(out, crc, 4), le(out, data.size(), 4), le(out, data.size(), 4);
+    le(out, name.size(), 2), le(out, 0, 2);
+    out += name + data;
+    le(central, 0x02014b50, 4);
+    le(central, 20, 2), le(central, 20, 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2);
+    le(central, crc, 4), le(central, data.size(), 4), le(central, data.size(), 4);
+    le(central, name.size(), 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2), le(central, 0, 2);
+    le(central, 0, 4), le(central, local, 4);
+    central += name;
+  }
+  const uint64_t cd_offset = out.size();
+  out += central;
+  le(out, 0x06054b50, 4);
+  le(out, 0, 2), le(out, 0, 2), le(out, entries.size(), 2), le(out, entries.size(), 2);
+  le(out, central.size(), 4), le(out, cd_offset, 4), le(out, 0, 2);
+  return out;
+}
+
 inline std::string float_bytes(const std::vector<float>& v) {
   return std::string(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float));
 }

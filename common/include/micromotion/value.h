@@ -9,6 +9,12 @@
 //     type_name "argparse.Namespace").
 //   - Accessors (as_int, as_dict, ...) throw micromotion::Error naming the
 //     expected and the actual kind when the kind does not match.
+//   - Strings are immutable and shared: copying a Value never copies string bytes (a
+//     pickle can reference one memoised string many times).
+//   - repr(max_depth) visits at most 8 items per container and max_depth levels, and
+//     shows at most 64 bytes of a string (escaped): its size is bounded whatever the value.
+//   - Freeing a Value recurses once per nesting level: values built by load_checkpoint
+//     are at most 64 levels deep.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -76,8 +82,14 @@ class Value {
   using ListPtr = std::shared_ptr<List>;
   using DictPtr = std::shared_ptr<Dict>;
   Kind kind_ = Kind::None;
-  std::variant<std::monostate, bool, int64_t, double, std::string, ListPtr, DictPtr, at::Tensor> v_;
+  using StringPtr = std::shared_ptr<const std::string>;
+  std::variant<std::monostate, bool, int64_t, double, StringPtr, ListPtr, DictPtr, at::Tensor> v_;
   void expect(Kind k) const;
 };
+
+// Text read from a file, made safe to put in an error message: in single quotes, at most
+// `max_len` bytes of it (then "…"), every byte outside printable ASCII written as \xNN.
+// Messages name what a file holds this way, never by echoing its raw bytes.
+std::string quoted_for_message(std::string_view text, size_t max_len = 48);
 
 }  // namespace micromotion

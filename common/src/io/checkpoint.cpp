@@ -14,7 +14,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <cctype>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 namespace micromotion {
 
@@ -53,6 +56,34 @@ void check_magic(const ReadAdapterInterface& in, const std::string& name) {
   throw Error(name + ": not a PyTorch checkpoint (a torch.save zip archive was expected)");
 }
 
+// LibTorch finds records by name through miniz, which compares names case-insensitively
+// and takes the first match, and it reads data.pkl from the first entry's folder. An
+// archive in which one name could mean two entries is refused, so the record read is the
+// record that was checked.
+void check_entry_names(const std::vector<io::ZipEntry>& entries, const std::string& name) {
+  std::unordered_map<std::string, const std::string*> folded;
+  size_t pickles = 0;
+  const std::string suffix = "/data.pkl";
+  for (const auto& e : entries) {
+    if (e.name == "data.pkl" ||
+        (e.name.size() > suffix.size() && e.name.compare(e.name.size() - suffix.size(), suffix.size(), suffix) == 0))
+      ++pickles;
+    std::string lower = e.name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    auto [it, fresh] = folded.emplace(lower, &e.name);
+    if (fresh) continue;
+    if (*it->second == e.name)
+      throw Error(name + ": the archive has two entries named " + quoted_for_message(e.name, 80) +
+                  " (not a torch.save checkpoint)");
+    throw Error(name + ": the archive's entries " + quoted_for_message(*it->second, 80) + " and " +
+                quoted_for_message(e.name, 80) + " differ only in case (not a torch.save checkpoint)");
+  }
+  if (pickles == 0) throw Error(name + ": archive has no data.pkl (not a torch.save checkpoint)");
+  if (pickles > 1)
+    throw Error(name + ": archive has " + std::to_string(pickles) +
+                " data.pkl records; a torch.save checkpoint has exactly one");
+}
+
 bool valid_key(const std::string& key) {
   if (key.empty() || key.size() > 64) return false;
   for (char c : key)
@@ -66,17 +97,7 @@ bool valid_location(const std::string& loc) {
 
 Value load_from(std::shared_ptr<ReadAdapterInterface> in, const std::string& name, const LoadOptions& options) {
   check_magic(*in, name);
-  const auto entries = io::scan_zip_directory(*in, name);
-  std::string top;
-  std::unordered_map<std::string, uint64_t> sizes;
-  for (const auto& e : entries) {
-    sizes[e.name] = e.size;
-    const std::string suffix = "/data.pkl";
-    if (e.name.size() > suffix.size() && e.name.compare(e.name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
-        e.name.find('/') == e.name.size() - suffix.size())
-      top = e.name.substr(0, e.name.size() - suffix.size() + 1);
-  }
-  if (top.empty()) throw Error(name + ": archive has no data.pkl (not a torch.save checkpoint)");
+  check_entry_names(io::scan_zip_directory(*in, name), name);
 
   try {
     PyTorchStreamReader reader(in);
@@ -85,20 +106,20 @@ Value load_from(std::shared_ptr<ReadAdapterInterface> in, const std::string& nam
 
     io::StorageLoader loader = [&](const std::string& key, c10::ScalarType dtype, int64_t numel,
                                    const std::string& location) -> at::Tensor {
-      if (!valid_key(key)) throw Error(name + ": invalid storage key '" + key + "'");
-      if (!valid_location(location)) throw Error(name + ": unknown storage location '" + location + "'");
+      if (!valid_key(key)) throw Error(name + ": invalid storage key " + quoted_for_message(key));
+      if (!valid_location(location)) throw Error(name + ": unknown storage location " + quoted_for_message(location));
       const std::string record = "data/" + key;
-      auto it = sizes.find(top + record);
-      if (it == sizes.end()) throw Error(name + ": storage record '" + record + "' is missing from the archive");
+      if (!reader.hasRecord(record)) throw Error(name + ": storage record '" + record + "' is missing from the archive");
+      // The record as LibTorch resolves and reads it (its size was checked against the
+      // file by scan_zip_directory): the storage must fit in what was actually read.
+      auto [data, size] = reader.getRecord(record);
       const int64_t elem = static_cast<int64_t>(c10::elementSize(dtype));
       int64_t nbytes = 0;
-      if (__builtin_mul_overflow(numel, elem, &nbytes) || static_cast<uint64_t>(nbytes) > it->second)
+      if (__builtin_mul_overflow(numel, elem, &nbytes) || static_cast<uint64_t>(nbytes) > size)
         throw Error(name + ": storage '" + record + "' declares " + std::to_string(numel) + " elements of " +
-                    std::to_string(elem) + " bytes but holds " + std::to_string(it->second) + " bytes");
-      auto [data, size] = reader.getRecord(record);
+                    std::to_string(elem) + " bytes but holds " + std::to_string(size) + " bytes");
       c10::Storage storage(c10::Storage::use_byte_size_t(), static_cast<size_t>(nbytes), std::move(data), nullptr,
                            false);
-      (void)size;
       at::Tensor flat = at::empty({0}, at::TensorOptions().dtype(dtype));
       flat.set_(storage, 0, {numel}, {1});
       if (options.device != flat.device()) flat = flat.to(options.device);
@@ -106,7 +127,7 @@ Value load_from(std::shared_ptr<ReadAdapterInterface> in, const std::string& nam
     };
     return io::unpickle(bytes, pkl_size, loader, name + " (data.pkl)");
   } catch (const c10::Error& e) {
-    throw Error(name + ": corrupt archive: " + e.what_without_backtrace());
+    throw Error(name + ": corrupt archive: " + quoted_for_message(e.what_without_backtrace(), 160));
   }
 }
 
@@ -147,8 +168,14 @@ void save_checkpoint(const std::string& path, const Value& value) {
 }
 
 namespace {
-void collect(const Value& v, const std::string& prefix, TensorMap& out, int depth) {
+// Each sub-dict is entered once: a dict reached again (a DAG, e.g. 60 dicts each holding
+// the previous one twice) is refused instead of being walked 2^60 times.
+void collect(const Value& v, const std::string& prefix, TensorMap& out, int depth,
+             std::unordered_set<const Dict*>& seen) {
   if (depth > 64) throw Error("state dict nested too deeply");
+  if (!seen.insert(&v.as_dict()).second)
+    throw Error("state dict: the dict at " + quoted_for_message(prefix, 80) +
+                " is also reached through another key (shared sub-dicts are not supported)");
   for (const auto& [k, x] : v.as_dict().items) {
     std::string key;
     if (k.is(Value::Kind::String))
@@ -161,7 +188,7 @@ void collect(const Value& v, const std::string& prefix, TensorMap& out, int dept
     if (x.is(Value::Kind::Tensor))
       out[full] = x.as_tensor();
     else if (x.is(Value::Kind::Dict))
-      collect(x, full, out, depth + 1);
+      collect(x, full, out, depth + 1, seen);
   }
 }
 }  // namespace
@@ -170,7 +197,8 @@ TensorMap tensors_of(const Value& dict) {
   if (!dict.is(Value::Kind::Dict))
     throw Error(std::string("expected a state dict, found a ") + Value::kind_name(dict.kind()));
   TensorMap out;
-  collect(dict, "", out, 0);
+  std::unordered_set<const Dict*> seen;
+  collect(dict, "", out, 0, seen);
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdio>
 #include <sstream>
 
 namespace micromotion {
@@ -40,7 +41,7 @@ Value Value::real(double d) {
 Value Value::string(std::string s) {
   Value v;
   v.kind_ = Kind::String;
-  v.v_ = std::move(s);
+  v.v_ = std::make_shared<const std::string>(std::move(s));
   return v;
 }
 Value Value::list(std::vector<Value> items) {
@@ -105,7 +106,7 @@ double Value::as_float() const {
 }
 const std::string& Value::as_string() const {
   expect(Kind::String);
-  return std::get<std::string>(v_);
+  return *std::get<StringPtr>(v_);
 }
 const std::vector<Value>& Value::as_list() const {
   if (kind_ != Kind::Tuple) expect(Kind::List);
@@ -135,13 +136,32 @@ bool Value::same_key(const Value& other) const {
     case Kind::Bool: return std::get<bool>(v_) == std::get<bool>(other.v_);
     case Kind::Int: return std::get<int64_t>(v_) == std::get<int64_t>(other.v_);
     case Kind::Float: return std::get<double>(v_) == std::get<double>(other.v_);
-    case Kind::String: return std::get<std::string>(v_) == std::get<std::string>(other.v_);
+    case Kind::String: return *std::get<StringPtr>(v_) == *std::get<StringPtr>(other.v_);
     case Kind::List:
     case Kind::Tuple: return std::get<ListPtr>(v_) == std::get<ListPtr>(other.v_);
     case Kind::Dict: return std::get<DictPtr>(v_) == std::get<DictPtr>(other.v_);
     case Kind::Tensor: return std::get<at::Tensor>(v_).is_same(std::get<at::Tensor>(other.v_));
   }
   return false;
+}
+
+std::string quoted_for_message(std::string_view text, size_t max_len) {
+  std::string out = "'";
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (i == max_len) {
+      out += "…";
+      break;
+    }
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f && c != '\\' && c != '\'') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  return out + "'";
 }
 
 namespace {
@@ -157,7 +177,7 @@ std::string Value::repr(int max_depth) const {
     case Kind::Bool: return std::get<bool>(v_) ? "True" : "False";
     case Kind::Int: return std::to_string(std::get<int64_t>(v_));
     case Kind::Float: os << std::get<double>(v_); return os.str();
-    case Kind::String: return "'" + std::get<std::string>(v_) + "'";
+    case Kind::String: return quoted_for_message(*std::get<StringPtr>(v_), 64);
     case Kind::Tensor: return tensor_repr(std::get<at::Tensor>(v_));
     case Kind::List:
     case Kind::Tuple: {

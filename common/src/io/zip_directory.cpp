@@ -1,6 +1,7 @@
 #include "io/zip_directory.h"
 
 #include <micromotion/error.h>
+#include <micromotion/value.h>
 
 #include <algorithm>
 #include <cstring>
@@ -104,17 +105,18 @@ std::vector<ZipEntry> scan_zip_directory(const caffe2::serialize::ReadAdapterInt
       }
       x += 4 + len;
     }
+    const std::string shown = quoted_for_message(e.name, 80);
     if (method != 0)
-      fail("entry '" + e.name + "' is compressed (method " + std::to_string(method) +
+      fail("entry " + shown + " is compressed (method " + std::to_string(method) +
            "); torch.save stores entries uncompressed");
-    if (comp != uncomp) fail("entry '" + e.name + "' has inconsistent sizes");
-    if (local > file_size || uncomp > file_size - local) fail("entry '" + e.name + "' extends past the end of the file");
+    if (comp != uncomp) fail("entry " + shown + " has inconsistent sizes");
+    if (local > file_size || uncomp > file_size - local) fail("entry " + shown + " extends past the end of the file");
     uint8_t lh[30];
     read(local, lh, 30);
-    if (le32(lh) != kLocal) fail("entry '" + e.name + "' has no local header");
+    if (le32(lh) != kLocal) fail("entry " + shown + " has no local header");
     const uint64_t data_pos = local + 30 + le16(lh + 26) + le16(lh + 28);
     if (data_pos > file_size || uncomp > file_size - data_pos)
-      fail("entry '" + e.name + "' extends past the end of the file");
+      fail("entry " + shown + " extends past the end of the file");
     e.size = uncomp;
     e.header_offset = local;
     entries.push_back(std::move(e));
