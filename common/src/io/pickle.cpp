@@ -7,6 +7,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <unordered_map>
@@ -17,10 +18,22 @@ namespace micromotion::io {
 
 namespace {
 
-constexpr size_t kMaxStack = 1u << 22;       // items on the stack
-constexpr size_t kMaxContainers = 1u << 24;  // lists, tuples and dicts created
-constexpr int kMaxDepth = 64;                // nesting of containers in the result
+// torch.save's pickler batches APPENDS/SETITEMS by 1000, so real stacks stay small.
+constexpr size_t kMaxStack = 1u << 18;  // items on the stack, and MARKs
+constexpr int kMaxDepth = 64;           // nesting of containers in the result, and of raw tuples
 constexpr int kMaxDims = 16;
+// The memory budget: what the pickle makes may cost at most this many bytes per byte of
+// pickle, plus a constant. Every allocation the file controls is charged (containers,
+// their elements, memo entries, tensors) and copies are charged like creations, so a
+// small file cannot make a large value by reusing a memoised one many times. Real
+// torch.save pickles cost ~20 bytes per byte.
+constexpr uint64_t kBudgetPerByte = 32;
+constexpr uint64_t kBudgetBase = 32u << 20;
+constexpr uint64_t kCostContainer = 96;  // the Value, its shared block and its containers_ entry
+constexpr uint64_t kCostElement = 48;    // one Value in a list or tuple
+constexpr uint64_t kCostPair = 96;       // one dict entry
+constexpr uint64_t kCostMemo = 96;       // one new memo entry
+constexpr uint64_t kCostTensor = 512;    // a TensorImpl with sizes and strides
 
 // A class reference pushed by GLOBAL; only allow-listed names get this far.
 struct Global {
@@ -30,16 +43,45 @@ struct Global {
 struct Mark {};
 struct Item;
 // A tuple holding class references (e.g. the persistent id of a storage); never escapes
-// into the result.
+// into the result. Not tracked in containers_, so its nesting is bounded instead
+// (depth: 1 + the deepest RawTuple among its items), which bounds the recursion of
+// freeing one.
 struct RawTuple {
   std::vector<Item> items;
+  int depth = 1;
 };
 
+// Globals and raw tuples are shared, so DUP, GET and PUT copy a pointer, not names.
 struct Item {
-  std::variant<Value, Global, Mark, std::shared_ptr<RawTuple>> v;
+  std::variant<Value, std::shared_ptr<const Global>, Mark, std::shared_ptr<const RawTuple>> v;
   bool is_value() const { return std::holds_alternative<Value>(v); }
   bool is_mark() const { return std::holds_alternative<Mark>(v); }
-  bool is_global() const { return std::holds_alternative<Global>(v); }
+  bool is_global() const { return std::holds_alternative<std::shared_ptr<const Global>>(v); }
+  bool is_raw_tuple() const { return std::holds_alternative<std::shared_ptr<const RawTuple>>(v); }
+  const Global& global() const { return *std::get<std::shared_ptr<const Global>>(v); }
+};
+
+// The items of a tuple argument (a Value tuple or a RawTuple), read in place: REDUCE
+// and BINPERSID never copy a tuple, however large.
+class TupleView {
+ public:
+  explicit TupleView(const Item& it) {
+    if (it.is_raw_tuple())
+      raw_ = &std::get<std::shared_ptr<const RawTuple>>(it.v)->items;
+    else
+      values_ = &std::get<Value>(it.v).as_list();
+  }
+  size_t size() const { return raw_ ? raw_->size() : values_->size(); }
+  // The value at i, or nullptr when it is a class reference.
+  const Value* value(size_t i) const {
+    if (!raw_) return &(*values_)[i];
+    return (*raw_)[i].is_value() ? &std::get<Value>((*raw_)[i].v) : nullptr;
+  }
+  const Global* global(size_t i) const { return raw_ && (*raw_)[i].is_global() ? &(*raw_)[i].global() : nullptr; }
+
+ private:
+  const std::vector<Item>* raw_ = nullptr;
+  const std::vector<Value>* values_ = nullptr;
 };
 
 const std::unordered_set<std::string>& allowed_globals() {
@@ -97,9 +139,9 @@ const char* opcode_name(uint8_t op) {
 class Unpickler {
  public:
   Unpickler(const uint8_t* data, size_t size, const StorageLoader& storages, const std::string& name)
-      : p_(data), size_(size), storages_(storages), name_(name) {}
+      : p_(data), size_(size), budget_(kBudgetPerByte * size + kBudgetBase), storages_(storages), name_(name) {}
 
-  ~Unpickler() { dismantle(); }
+  ~Unpickler() { dismantle({}); }
 
   Value run() {
     while (true) {
@@ -113,8 +155,10 @@ class Unpickler {
     Value result = std::get<Value>(stack_.back().v);
     stack_.clear();
     memo_.clear();
-    check_structure(result);
-    containers_.clear();  // the result now owns what it references
+    // Containers the result does not reach (popped, overwritten, only memoised) may be
+    // nested without bound: take them apart flat; the result's own are at most
+    // kMaxDepth deep, so freeing it later recurses at most that far.
+    dismantle(check_structure(result));
     return result;
   }
 
@@ -123,6 +167,8 @@ class Unpickler {
   size_t size_;
   size_t pos_ = 0;
   size_t op_pos_ = 0;
+  uint64_t budget_;
+  uint64_t spent_ = 0;
   const StorageLoader& storages_;
   std::string name_;
   std::vector<Item> stack_;
@@ -135,6 +181,14 @@ class Unpickler {
 
   [[noreturn]] void fail(const std::string& what) const {
     throw Error(name_ + ": " + what + " (at byte " + std::to_string(op_pos_) + ")");
+  }
+
+  // Charges `bytes` (times `count`) against the budget before they are allocated.
+  void charge(uint64_t bytes, uint64_t count = 1) {
+    if (count > budget_ / bytes || spent_ + bytes * count > budget_)
+      fail("the pickle builds more data than its " + std::to_string(size_) +
+           " bytes can justify (a corrupt or hostile file)");
+    spent_ += bytes * count;
   }
 
   void need(size_t n) const {
@@ -208,7 +262,7 @@ class Unpickler {
   }
 
   Value track(Value v) {
-    if (containers_.size() >= kMaxContainers) fail("too many containers in pickle");
+    charge(kCostContainer);
     containers_.push_back(v);
     return v;
   }
@@ -216,11 +270,18 @@ class Unpickler {
   // A tuple of values, or a RawTuple when a class reference is among the items.
   Item make_tuple(std::vector<Item> items) {
     bool all_values = true;
+    int depth = 1;
     for (auto& it : items) {
       if (it.is_mark()) fail("MARK inside a tuple");
       all_values = all_values && it.is_value();
+      if (it.is_raw_tuple()) depth = std::max(depth, 1 + std::get<std::shared_ptr<const RawTuple>>(it.v)->depth);
     }
-    if (!all_values) return Item{std::make_shared<RawTuple>(RawTuple{std::move(items)})};
+    charge(kCostElement, items.size());
+    if (!all_values) {
+      if (depth > kMaxDepth) fail("tuples holding class references nested deeper than " + std::to_string(kMaxDepth));
+      charge(kCostContainer);
+      return Item{std::make_shared<const RawTuple>(RawTuple{std::move(items), depth})};
+    }
     std::vector<Value> vals;
     vals.reserve(items.size());
     for (auto& it : items) vals.push_back(std::get<Value>(std::move(it.v)));
@@ -228,6 +289,7 @@ class Unpickler {
   }
 
   std::vector<Value> values_of(std::vector<Item> items, const char* what) {
+    charge(kCostElement, items.size());
     std::vector<Value> vals;
     vals.reserve(items.size());
     for (auto& it : items) {
@@ -238,6 +300,7 @@ class Unpickler {
   }
 
   void setitem(Value& target, Value key, Value value) {
+    charge(kCostPair);
     if (!target.is(Value::Kind::Dict)) fail("SETITEM(S) on a " + std::string(Value::kind_name(target.kind())));
     if (!(key.is(Value::Kind::String) || key.is(Value::Kind::Int) || key.is(Value::Kind::Bool) ||
           key.is(Value::Kind::Float) || key.is(Value::Kind::None) || key.is(Value::Kind::Tuple)))
@@ -348,6 +411,7 @@ class Unpickler {
         Value v = pop_value("APPEND");
         Item& t = top();
         if (!t.is_value() || !std::get<Value>(t.v).is(Value::Kind::List)) fail("APPEND to something not a list");
+        charge(kCostElement);
         std::get<Value>(t.v).as_list().push_back(std::move(v));
         return;
       }
@@ -392,14 +456,14 @@ class Unpickler {
         Item args = pop();
         Item callable = pop();
         if (!callable.is_global()) fail("REDUCE on something that is not an allowed class or function");
-        push(reduce(std::get<Global>(callable.v), args));
+        push(reduce(callable.global(), args));
         return;
       }
       case 0x81: {  // NEWOBJ: cls.__new__(cls, *args)
         Item args = pop();
         Item cls = pop();
         if (!cls.is_global()) fail("NEWOBJ on something that is not a class");
-        const Global& g = std::get<Global>(cls.v);
+        const Global& g = cls.global();
         if (g.full() != "argparse.Namespace" && g.full() != "collections.OrderedDict")
           fail("NEWOBJ of '" + g.full() + "' is not supported");
         (void)args;
@@ -428,11 +492,11 @@ class Unpickler {
       case 'q':
       case 'r': {  // BINPUT / LONG_BINPUT
         uint32_t idx = op == 'q' ? u8() : u32();
-        memo_[idx] = top();
+        memo_put(idx);
         return;
       }
       case 0x94: {  // MEMOIZE
-        memo_[static_cast<uint32_t>(memo_.size())] = top();
+        memo_put(static_cast<uint32_t>(memo_.size()));
         return;
       }
       case 'h':
@@ -451,41 +515,42 @@ class Unpickler {
     }
   }
 
+  void memo_put(uint32_t idx) {
+    const Item& it = top();
+    auto found = memo_.find(idx);
+    if (found != memo_.end()) {
+      found->second = it;
+      return;
+    }
+    charge(kCostMemo);
+    memo_.emplace(idx, it);
+  }
+
   void push_global(const std::string& module, const std::string& name) {
     std::string full = module + "." + name;
     if (!allowed_globals().count(full))
-      fail("refusing global '" + full + "': checkpoints may only reference tensors, storages, "
+      fail("refusing global " + quoted_for_message(full, 80) + ": checkpoints may only reference tensors, storages, "
            "OrderedDict and argparse.Namespace");
-    push(Item{Global{module, name}});
-  }
-
-  static std::vector<Item> tuple_items(const Item& it) {
-    if (std::holds_alternative<std::shared_ptr<RawTuple>>(it.v))
-      return std::get<std::shared_ptr<RawTuple>>(it.v)->items;
-    std::vector<Item> out;
-    const Value& v = std::get<Value>(it.v);
-    for (const auto& x : v.as_list()) out.push_back(Item{x});
-    return out;
+    push(Item{std::make_shared<const Global>(Global{module, name})});
   }
 
   bool is_tuple(const Item& it) const {
-    return std::holds_alternative<std::shared_ptr<RawTuple>>(it.v) ||
-           (it.is_value() && std::get<Value>(it.v).is(Value::Kind::Tuple));
+    return it.is_raw_tuple() || (it.is_value() && std::get<Value>(it.v).is(Value::Kind::Tuple));
   }
 
-  Value arg_value(const std::vector<Item>& args, size_t i, const char* fn) {
-    if (i >= args.size() || !args[i].is_value())
-      fail(std::string(fn) + ": argument " + std::to_string(i) + " missing or not a value");
-    return std::get<Value>(args[i].v);
+  Value arg_value(const TupleView& args, size_t i, const char* fn) {
+    const Value* v = i < args.size() ? args.value(i) : nullptr;
+    if (!v) fail(std::string(fn) + ": argument " + std::to_string(i) + " missing or not a value");
+    return *v;
   }
 
   Item reduce(const Global& g, const Item& args_item) {
     if (!is_tuple(args_item)) fail("REDUCE arguments are not a tuple");
-    std::vector<Item> args = tuple_items(args_item);
+    const TupleView args(args_item);
     const std::string f = g.full();
     if (f == "collections.OrderedDict") {
       Value d = track(Value::dict("collections.OrderedDict"));
-      if (!args.empty()) {  // OrderedDict([(k, v), ...])
+      if (args.size() > 0) {  // OrderedDict([(k, v), ...])
         Value items = arg_value(args, 0, "OrderedDict");
         if (!items.is(Value::Kind::List) && !items.is(Value::Kind::Tuple)) fail("OrderedDict argument is not a list");
         for (const auto& kv : items.as_list()) {
@@ -502,7 +567,7 @@ class Unpickler {
       if (!data.is(Value::Kind::Tensor)) fail("_rebuild_parameter of something that is not a tensor");
       return Item{data};
     }
-    fail("'" + f + "' cannot be called");
+    fail(quoted_for_message(f, 80) + " cannot be called");
   }
 
   static bool mul_ok(int64_t a, int64_t b, int64_t& out) { return !__builtin_mul_overflow(a, b, &out); }
@@ -521,7 +586,7 @@ class Unpickler {
   }
 
   // _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-  Value rebuild_tensor(const std::vector<Item>& args) {
+  Value rebuild_tensor(const TupleView& args) {
     if (args.size() < 4) fail("_rebuild_tensor_v2 needs at least 4 arguments");
     Value storage = arg_value(args, 0, "_rebuild_tensor_v2");
     if (!storage.is(Value::Kind::Tensor)) fail("_rebuild_tensor_v2: first argument is not a storage");
@@ -548,6 +613,7 @@ class Unpickler {
         fail("tensor of " + std::to_string(numel) + " elements reaches element " + std::to_string(last) +
              " of a storage holding " + std::to_string(available));
     }
+    charge(kCostTensor);
     at::Tensor t = at::empty({0}, flat.options());
     t.set_(flat.storage(), offset, sizes, strides);
     return Value::tensor(t);
@@ -555,15 +621,15 @@ class Unpickler {
 
   Item persistent_load(const Item& pid) {
     if (!is_tuple(pid)) fail("persistent id is not a tuple");
-    std::vector<Item> f = tuple_items(pid);
+    const TupleView f(pid);
     if (f.size() != 5) fail("persistent id does not have 5 fields ('storage', type, key, location, size)");
-    if (!f[0].is_value() || !std::get<Value>(f[0].v).is(Value::Kind::String) ||
-        std::get<Value>(f[0].v).as_string() != "storage")
+    if (!f.value(0) || !f.value(0)->is(Value::Kind::String) || f.value(0)->as_string() != "storage")
       fail("persistent id is not a storage");
-    if (!f[1].is_global()) fail("storage type is not a class");
-    const Global& g = std::get<Global>(f[1].v);
+    if (!f.global(1)) fail("storage type is not a class");
+    const Global& g = *f.global(1);
     c10::ScalarType dtype = storage_dtype(g.name);
-    if (g.module != "torch" || dtype == c10::ScalarType::Undefined) fail("unknown storage type '" + g.full() + "'");
+    if (g.module != "torch" || dtype == c10::ScalarType::Undefined)
+      fail("unknown storage type " + quoted_for_message(g.full(), 80));
     Value key = arg_value(f, 2, "persistent id");
     Value location = arg_value(f, 3, "persistent id");
     Value numel = arg_value(f, 4, "persistent id");
@@ -573,17 +639,20 @@ class Unpickler {
     auto cached = storage_cache_.find(key.as_string());
     if (cached != storage_cache_.end()) {
       if (cached->second.scalar_type() != dtype || cached->second.numel() != numel.as_int())
-        fail("storage '" + key.as_string() + "' is referenced with two different types or sizes");
+        fail("storage " + quoted_for_message(key.as_string()) + " is referenced with two different types or sizes");
+      charge(kCostTensor);
       return Item{Value::tensor(cached->second)};
     }
+    charge(kCostTensor);
     at::Tensor flat = storages_(key.as_string(), dtype, numel.as_int(), location.as_string());
     storage_cache_.emplace(key.as_string(), flat);
     return Item{Value::tensor(flat)};
   }
 
   // The result must be a tree or DAG of bounded depth: deeper nesting or a cycle would
-  // make every later traversal (and destruction) recurse without bound.
-  void check_structure(const Value& root) {
+  // make every later traversal (and destruction) recurse without bound. Each shared
+  // container is visited once. Returns the containers the result reaches.
+  std::unordered_set<const void*> check_structure(const Value& root) {
     struct Frame {
       const Value* v;
       size_t next;
@@ -598,7 +667,7 @@ class Unpickler {
     auto is_container = [](const Value* v) {
       return v->is(Value::Kind::List) || v->is(Value::Kind::Tuple) || v->is(Value::Kind::Dict);
     };
-    if (!is_container(&root)) return;
+    if (!is_container(&root)) return done;
     on_path.insert(id(&root));
     while (!stack.empty()) {
       Frame& fr = stack.back();
@@ -626,15 +695,20 @@ class Unpickler {
       on_path.insert(cid);
       stack.push_back({child, 0, fr.depth + 1});
     }
+    return done;
   }
 
-  void dismantle() {
+  // Frees every container except those in `keep` (the result's), without recursion.
+  void dismantle(const std::unordered_set<const void*>& keep) {
     stack_.clear();
     memo_.clear();
     // Move every container's children into one flat list before anything is freed, so
     // freeing never recurses and cycles are broken.
     std::vector<Value> grave;
     for (auto& c : containers_) {
+      if (keep.count(c.is(Value::Kind::Dict) ? static_cast<const void*>(&c.as_dict())
+                                             : static_cast<const void*>(&c.as_list())))
+        continue;
       if (c.is(Value::Kind::Dict)) {
         for (auto& kv : c.as_dict().items) {
           grave.push_back(std::move(kv.first));
@@ -645,6 +719,7 @@ class Unpickler {
         auto& items = c.as_list();
         for (auto& v : items) grave.push_back(std::move(v));
         items.clear();
+        items.shrink_to_fit();
       }
     }
     grave.clear();
