@@ -8,6 +8,10 @@
 
 #include <cstring>
 
+#include <sys/stat.h>
+
+#include <thread>
+
 namespace {
 
 using micromotion::Error;
@@ -69,7 +73,7 @@ TEST(SafeTensors, RejectsHostileHeaders) {
   expect_error("abc", "shorter");
   expect_error(with_header("{}", "").substr(0, 8) + "{", "past the end");
   std::string huge(8, '\xff');
-  expect_error(huge + "{}", "exceeds");
+  expect_error(huge + "{}", "its header length field is over the 1 MB limit");
   expect_error(with_header("[1,2]", ""), "not a JSON object");
   expect_error(with_header("{\"w\":", ""), "not valid JSON");
   expect_error(with_header(R"({"w":{"dtype":"Q9","shape":[2],"data_offsets":[0,8]}})", d8), "unsupported dtype");
@@ -79,13 +83,28 @@ TEST(SafeTensors, RejectsHostileHeaders) {
   expect_error(with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}})", d8), "not inside");
   expect_error(with_header(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", d8),
                "dimension");
-  expect_error(with_header(R"({"w":{"dtype":"F32","shape":[65536,65536,65536],"data_offsets":[0,8]}})", d8), "need");
+  expect_error(with_header(R"({"w":{"dtype":"F32","shape":[65536,65536,65536],"data_offsets":[0,8]}})", d8), "overflows");
+  expect_error(with_header(R"({"w":{"dtype":"F32","shape":[1024,1024,512],"data_offsets":[0,8]}})", d8), "need");
   expect_error(with_header(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"v":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", d8),
                "overlap");
   expect_error(with_header(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", d8), "belong to no tensor");
   expect_error(with_header(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", d8), "trailing");
   expect_error(with_header(R"({"__metadata__":{"k":3}})", ""), "not a string");
   expect_error(with_header(R"({"w":{"dtype":"F32","shape":[1]}})", d8), "data_offsets");
+}
+
+TEST(SafeTensors, ReadsAFileThatCanBeReadOnlyOnce) {
+  // A pipe can be read once: the reader takes the bytes in one pass.
+  const auto dir = mmtest::temp_dir("safetensors_fifo");
+  const std::string fifo = (dir / "m.safetensors").string();
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  float v[2] = {1.5f, -2.0f};
+  const std::string bytes =
+      with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", std::string(reinterpret_cast<const char*>(v), 8));
+  std::thread writer([&] { mmtest::write_file(fifo, bytes); });
+  const auto st = micromotion::read_safetensors(fifo);
+  writer.join();
+  EXPECT_FLOAT_EQ(st.tensors.at("w")[1].item<float>(), -2.0f);
 }
 
 TEST(SafeTensors, MissingFileIsNamed) {

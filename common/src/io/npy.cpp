@@ -1,6 +1,7 @@
 // Strict .npy: little-endian float32/float64/int64, C order; every size checked.
 #include <micromotion/error.h>
 #include <micromotion/npy.h>
+#include <micromotion/value.h>
 
 #include <ATen/ATen.h>
 
@@ -51,7 +52,7 @@ Header parse_header(const std::string& h, const std::string& name) {
     if (a == std::string::npos) continue;
     item = item.substr(a, b - a + 1);
     if (item.empty() || item.size() > 18 || item.find_first_not_of("0123456789") != std::string::npos)
-      throw Error(name + ": bad dimension '" + item + "' in .npy shape");
+      throw Error(name + ": bad dimension " + quoted_for_message(item, 24) + " in .npy shape");
     out.shape.push_back(std::stoll(item));
   }
   if (out.shape.size() > 8) throw Error(name + ": .npy arrays of more than 8 dimensions are not supported");
@@ -73,7 +74,7 @@ at::Tensor read_npy_from_memory(const void* data, size_t size, const std::string
     header_len = size_t(p[8]) | (size_t(p[9]) << 8) | (size_t(p[10]) << 16) | (size_t(p[11]) << 24);
     offset = 12;
   } else {
-    throw Error(name + ": unsupported .npy version " + std::to_string(major));
+    throw Error(name + ": unsupported .npy format version (1, 2 or 3 expected)");
   }
   if (header_len > 1u << 20 || header_len > size - offset) throw Error(name + ": truncated .npy header");
   const Header h = parse_header(std::string(reinterpret_cast<const char*>(p + offset), header_len), name);
@@ -87,7 +88,8 @@ at::Tensor read_npy_from_memory(const void* data, size_t size, const std::string
   else if (h.descr == "<i8")
     dtype = at::kLong;
   else
-    throw Error(name + ": unsupported .npy dtype '" + h.descr + "' (little-endian float32, float64 or int64 expected)");
+    throw Error(name + ": unsupported .npy dtype " + quoted_for_message(h.descr, 16) +
+                " (little-endian float32, float64 or int64 expected)");
   if (h.fortran) throw Error(name + ": Fortran-ordered .npy arrays are not supported (save with C order)");
 
   int64_t numel = 1;

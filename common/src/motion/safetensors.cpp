@@ -2,6 +2,7 @@
 // because these files come from outside (users share micromotions).
 #include <micromotion/error.h>
 #include <micromotion/safetensors.h>
+#include <micromotion/value.h>
 
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
@@ -11,7 +12,6 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
-#include <sstream>
 #include <utility>
 #include <vector>
 
@@ -19,7 +19,15 @@ namespace micromotion {
 
 namespace {
 
-constexpr uint64_t kMaxHeader = 100u << 20;
+// Real headers are under 1 KB; 1 MB leaves room for thousands of tensors and bounds what
+// a header can cost to parse (nlohmann keeps ~40 bytes per JSON value).
+constexpr uint64_t kMaxHeader = 1u << 20;
+// A header is {name: {field: [numbers]}}: three levels. Deeper nesting is refused before
+// parsing, so no parser or destructor walks a file-controlled depth.
+constexpr int kMaxJsonDepth = 8;
+// Every dimension's product, zeros skipped, must stay below this, so the strides LibTorch
+// computes for an empty tensor cannot overflow either.
+constexpr uint64_t kMaxExtent = uint64_t(1) << 40;
 
 struct DtypeName {
   const char* name;
@@ -51,6 +59,27 @@ uint64_t as_u64(const nlohmann::json& j, const std::string& file, const std::str
   return j.get<uint64_t>();
 }
 
+// The deepest bracket nesting of JSON text, strings skipped.
+int json_depth(const uint8_t* p, size_t n) {
+  int depth = 0, deepest = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < n; ++i) {
+    const uint8_t c = p[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > kMaxJsonDepth) return deepest;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 }  // namespace
 
 SafeTensors read_safetensors_from_memory(const void* data, size_t size, const std::string& name) {
@@ -58,15 +87,22 @@ SafeTensors read_safetensors_from_memory(const void* data, size_t size, const st
   if (size < 8) throw Error(name + ": not a safetensors file (shorter than its 8-byte header length)");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
-  if (n > kMaxHeader) throw Error(name + ": safetensors header length " + std::to_string(n) + " exceeds 100 MB");
+  // The length is the file's first 8 bytes: never printed (the file may be anything).
+  if (n > kMaxHeader)
+    throw Error(name + ": not a safetensors file (its header length field is over the 1 MB limit)");
   if (n > size - 8)
-    throw Error(name + ": safetensors header length " + std::to_string(n) + " runs past the end of the file (" +
-                std::to_string(size) + " bytes)");
+    throw Error(name + ": not a safetensors file, or truncated (its header length field runs past the end of the " +
+                std::to_string(size) + "-byte file)");
+  if (json_depth(bytes + 8, n) > kMaxJsonDepth)
+    throw Error(name + ": safetensors header nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(bytes + 8, bytes + 8 + n);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(name + ": safetensors header is not valid JSON: " + e.what());
+  } catch (const nlohmann::json::parse_error& e) {
+    // e.what() quotes the text around the error: give the position only.
+    throw Error(name + ": safetensors header is not valid JSON (error at header byte " + std::to_string(e.byte) + ")");
+  } catch (const nlohmann::json::exception&) {
+    throw Error(name + ": safetensors header is not valid JSON");
   }
   if (!header.is_object()) throw Error(name + ": safetensors header is not a JSON object");
   const uint8_t* payload = bytes + 8 + n;
@@ -78,33 +114,36 @@ SafeTensors read_safetensors_from_memory(const void* data, size_t size, const st
     if (key == "__metadata__") {
       if (!entry.is_object()) throw Error(name + ": __metadata__ is not a JSON object");
       for (const auto& [mk, mv] : entry.items()) {
-        if (!mv.is_string()) throw Error(name + ": __metadata__['" + mk + "'] is not a string");
+        if (!mv.is_string()) throw Error(name + ": __metadata__[" + quoted_for_message(mk) + "] is not a string");
         out.metadata[mk] = mv.get<std::string>();
       }
       continue;
     }
-    const std::string what = "tensor '" + key + "'";
+    const std::string what = "tensor " + quoted_for_message(key);
     if (!entry.is_object()) throw Error(name + ": " + what + " is not a JSON object");
     if (!entry.contains("dtype") || !entry["dtype"].is_string())
       throw Error(name + ": " + what + " has no string dtype");
     const DtypeName* dt = dtype_by_name(entry["dtype"].get<std::string>());
-    if (!dt) throw Error(name + ": " + what + " has unsupported dtype '" + entry["dtype"].get<std::string>() + "'");
+    if (!dt)
+      throw Error(name + ": " + what + " has unsupported dtype " + quoted_for_message(entry["dtype"].get<std::string>(), 16) +
+                  " (F64 F32 F16 BF16 I64 I32 I16 I8 U8 BOOL)");
     if (!entry.contains("shape") || !entry["shape"].is_array()) throw Error(name + ": " + what + " has no shape list");
     if (entry["shape"].size() > 16) throw Error(name + ": " + what + " has more than 16 dimensions");
     std::vector<int64_t> shape;
-    // Saturating product: a shape can never describe more elements than the file has bytes.
-    const uint64_t cap = payload_size + 1;
-    uint64_t count = 1;
+    // The product of the dimensions, a zero counted as 1: a shape with a zero holds no
+    // bytes, but LibTorch still multiplies its other dimensions into strides.
+    uint64_t extent = 1;
     bool has_zero = false;
     for (const auto& d : entry["shape"]) {
       const uint64_t v = as_u64(d, name, what + " shape entry");
       if (v > uint64_t(std::numeric_limits<int32_t>::max()))
-        throw Error(name + ": " + what + " has a dimension of " + std::to_string(v));
+        throw Error(name + ": " + what + " has a dimension over 2^31 - 1");
       has_zero = has_zero || v == 0;
-      count = (v != 0 && count > cap / v) ? cap : std::min(cap, count * v);
+      if (v != 0 && extent > kMaxExtent / v) throw Error(name + ": " + what + " has a shape whose size overflows");
+      extent *= std::max<uint64_t>(v, 1);
       shape.push_back(static_cast<int64_t>(v));
     }
-    const uint64_t numel = has_zero ? 0 : count;
+    const uint64_t numel = has_zero ? 0 : extent;
     if (!entry.contains("data_offsets") || !entry["data_offsets"].is_array() || entry["data_offsets"].size() != 2)
       throw Error(name + ": " + what + " has no [begin, end] data_offsets");
     const uint64_t begin = as_u64(entry["data_offsets"][0], name, what + " data_offsets");
@@ -112,7 +151,7 @@ SafeTensors read_safetensors_from_memory(const void* data, size_t size, const st
     if (begin > end || end > payload_size)
       throw Error(name + ": " + what + " data_offsets [" + std::to_string(begin) + ", " + std::to_string(end) +
                   "] are not inside the " + std::to_string(payload_size) + " data bytes");
-    if (numel > payload_size || numel * dt->size != end - begin)
+    if (numel > payload_size || numel * dt->size != end - begin)  // numel * 8 < 2^43: no overflow
       throw Error(name + ": " + what + " holds " + std::to_string(end - begin) + " bytes but its dtype and shape need " +
                   std::to_string(numel * dt->size));
     at::Tensor t = at::empty(shape, at::TensorOptions(dt->type));
@@ -134,12 +173,18 @@ SafeTensors read_safetensors_from_memory(const void* data, size_t size, const st
 }
 
 SafeTensors read_safetensors(const std::string& path) {
+  const std::string data = read_whole_file(path);
+  return read_safetensors_from_memory(data.data(), data.size(), path);
+}
+
+std::string read_whole_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error(path + ": cannot open file");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string data = ss.str();
-  return read_safetensors_from_memory(data.data(), data.size(), path);
+  std::string data;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) data.append(chunk, static_cast<size_t>(in.gcount()));
+  if (in.bad()) throw Error(path + ": cannot read file");
+  return data;
 }
 
 void write_safetensors(const std::string& path, const SafeTensors& content) {
