@@ -104,6 +104,45 @@ TEST(Motion, WrongShapeAndWrongContentAreClearErrors) {
   EXPECT_NE(j.find("neither"), std::string::npos) << j;
 }
 
+TEST(Motion, BareNameIsNeverShadowedByAFileInTheWorkingDirectory) {
+  // 31d6ff2 loaded ./smile when it existed, whatever it held.
+  const auto dir = mmtest::temp_dir("motion_shadow");
+  micromotion::Micromotion m;
+  m.name = "smile";
+  m.basis = at::ones({1, 18, 512});
+  fs::create_directories(dir / "models/directions");
+  micromotion::save_micromotion((dir / "models/directions/smile.safetensors").string(), m);
+  fs::create_directories(dir / "cwd");
+  mmtest::write_file(dir / "cwd/smile", "root:x:0:0:root:/root:/bin/bash\n");
+  const fs::path old = fs::current_path();
+  fs::current_path(dir / "cwd");
+  std::string loaded_from, path_error;
+  try {
+    loaded_from = micromotion::find_micromotion("smile", (dir / "models").string()).source;
+  } catch (const Error& e) {
+    loaded_from = std::string("error: ") + e.what();
+  }
+  path_error = error_of([] { micromotion::find_micromotion("./smile"); });
+  const std::string unknown = error_of([] { micromotion::find_micromotion("frown", "/nonexistent"); });
+  fs::current_path(old);
+  EXPECT_EQ(loaded_from, (dir / "models/directions/smile.safetensors").string());
+  // With a '/' it is a path: the file is read, refused, and its bytes are not echoed.
+  uint64_t n = 0;
+  const std::string text = "root:x:0";
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<uint8_t>(text[i]);
+  EXPECT_NE(path_error.find("./smile: neither a PyTorch direction file (zip) nor a micromotion safetensors file"),
+            std::string::npos)
+      << path_error;
+  EXPECT_EQ(path_error.find(std::to_string(n)), std::string::npos) << path_error;
+  EXPECT_EQ(path_error.find("root"), std::string::npos) << path_error;
+  EXPECT_NE(unknown.find("(with a '/' or an extension, e.g. ./frown)"), std::string::npos) << unknown;
+}
+
+TEST(Motion, NameWithAnExtensionIsAPath) {
+  const std::string e = error_of([] { micromotion::find_micromotion("smile.safetensors", shipped_models()); });
+  EXPECT_EQ(e, "smile.safetensors: no such micromotion file");
+}
+
 TEST(Motion, FromAnchorsMatchesDecomposition) {
   const at::Tensor anchors = mmtest::load_fixture("rpca/anchors.npy");
   const auto m = micromotion::micromotion_from_anchors(anchors, "synthetic", "rpca/anchors.npy");

@@ -13,11 +13,15 @@
 //   throws:   micromotion::Error naming the file: missing, neither a checkpoint nor safetensors,
 //             a checkpoint that is not a single tensor, a tensor that is not [1|k, rows, dim].
 // save_micromotion(path, m): writes the safetensors form. requires: m.basis as above.
+// load_micromotion reads the file once and decides its format on those bytes.
 // find_micromotion(name_or_path, models_dir)
-//   ensures:  an existing file is loaded as is; otherwise a name is looked up as
-//             directions/<name>.safetensors, then directions/<name>/d_latent, in every models
-//             directory (model_search_dirs order).
-//   throws:   Error listing the places searched and the published names, for an unknown name.
+//   ensures:  a bare name (no '/', no '.': "smile") is looked up ONLY among installed
+//             micromotions, as directions/<name>.safetensors, then directions/<name>/d_latent,
+//             in every models directory (model_search_dirs order); a file of that name in the
+//             working directory is never used. Anything else is a path and is loaded as is.
+//   throws:   Error listing the places searched and the published names, for an unknown name;
+//             "<path>: no such micromotion file" for a missing path. No message prints bytes
+//             of the file (formats' magic numbers and length fields included).
 // Micromotion::check_fits(n_latent, style_dim, what)
 //   throws:   Error "direction of the wrong shape" naming both shapes when they differ.
 // Micromotion::offset(strength)

@@ -4,6 +4,7 @@
 #include <micromotion/model_paths.h>
 #include <micromotion/motion.h>
 #include <micromotion/safetensors.h>
+#include <micromotion/value.h>
 
 #include <ATen/ATen.h>
 
@@ -32,11 +33,12 @@ at::Tensor as_basis(const at::Tensor& t, const std::string& file) {
   return b;
 }
 
-bool is_zip(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[4] = {};
-  in.read(magic, 4);
-  return in.gcount() == 4 && magic[0] == 'P' && magic[1] == 'K' && magic[2] == 3 && magic[3] == 4;
+bool is_zip(const std::string& bytes) { return bytes.compare(0, 4, "PK\x03\x04", 4) == 0; }
+
+// A bare name ("smile") names an installed micromotion; anything with a folder separator
+// or an extension ("./smile", "my.safetensors", "pregen/smile/d_latent") is a path.
+bool is_bare_name(const std::string& s) {
+  return !s.empty() && s.find('/') == std::string::npos && s.find('.') == std::string::npos;
 }
 
 }  // namespace
@@ -60,11 +62,17 @@ const std::vector<std::string>& published_micromotions() {
 
 Micromotion load_micromotion(const std::string& path) {
   if (!fs::is_regular_file(path)) throw Error(path + ": no such micromotion file");
+  // A rank-16 basis of a 1024 px generator is 9 MB; anything far larger is not a micromotion.
+  std::error_code ec;
+  if (fs::file_size(path, ec) > (uint64_t(256) << 20))
+    throw Error(path + ": larger than 256 MB, too large for a micromotion file");
   Micromotion m;
   m.source = path;
   const fs::path p(path);
-  if (is_zip(path)) {
-    const Value v = load_checkpoint(path);
+  // Read once: the format is decided on the same bytes that are parsed.
+  const std::string bytes = read_whole_file(path);
+  if (is_zip(bytes)) {
+    const Value v = load_checkpoint_from_memory(bytes.data(), bytes.size(), path);
     if (!v.is(Value::Kind::Tensor))
       throw Error(path + ": a direction file holds one tensor (torch.save of [1, 18, 512]), this holds " + v.repr(1));
     m.basis = as_basis(v.as_tensor(), path);
@@ -74,7 +82,7 @@ Micromotion load_micromotion(const std::string& path) {
   }
   SafeTensors st;
   try {
-    st = read_safetensors(path);
+    st = read_safetensors_from_memory(bytes.data(), bytes.size(), path);
   } catch (const Error& e) {
     throw Error(path + ": neither a PyTorch direction file (zip) nor a micromotion safetensors file (" + e.what() + ")");
   }
@@ -87,7 +95,8 @@ Micromotion load_micromotion(const std::string& path) {
     try {
       m.default_strength = std::stod(st.metadata["default_strength"]);
     } catch (const std::exception&) {
-      throw Error(path + ": metadata default_strength '" + st.metadata["default_strength"] + "' is not a number");
+      throw Error(path + ": metadata default_strength " + quoted_for_message(st.metadata["default_strength"]) +
+                  " is not a number");
     }
   }
   return m;
@@ -109,10 +118,14 @@ void save_micromotion(const std::string& path, const Micromotion& motion) {
 }
 
 Micromotion find_micromotion(const std::string& name_or_path, const std::string& models_dir) {
-  if (fs::exists(name_or_path)) return load_micromotion(name_or_path);
-  const bool looks_like_path = name_or_path.find('/') != std::string::npos || name_or_path.find('.') != std::string::npos;
+  // A name is looked up only among the installed micromotions: a file called `smile` in
+  // the working directory never shadows the published one.
+  if (!is_bare_name(name_or_path)) {
+    if (!fs::exists(name_or_path)) throw Error(name_or_path + ": no such micromotion file");
+    return load_micromotion(name_or_path);
+  }
   std::string searched;
-  if (!looks_like_path) {
+  {
     for (const auto& dir : model_search_dirs(models_dir)) {
       for (const fs::path& rel : {fs::path("directions") / (name_or_path + ".safetensors"),
                                  fs::path("directions") / name_or_path / "d_latent"}) {
@@ -124,11 +137,11 @@ Micromotion find_micromotion(const std::string& name_or_path, const std::string&
   }
   std::string names;
   for (const auto& n : published_micromotions()) names += (names.empty() ? "" : ", ") + n;
-  if (looks_like_path) throw Error(name_or_path + ": no such micromotion file");
-  throw Error("unknown micromotion '" + name_or_path + "': no file" + searched +
+  throw Error("unknown micromotion " + quoted_for_message(name_or_path, 80) + ": no file" + searched +
               ". Published names: " + names +
               " (shipped in the project's models/directions; pass --models DIR or set MICROMOTION_MODELS), "
-              "or give the path of a d_latent / .safetensors file");
+              "or give the path of a d_latent / .safetensors file (with a '/' or an extension, e.g. ./" +
+              (name_or_path.size() <= 80 ? name_or_path : "FILE") + ")");
 }
 
 }  // namespace micromotion
