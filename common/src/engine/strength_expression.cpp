@@ -1,4 +1,6 @@
-// A recursive-descent parser into a small tree evaluated per frame.
+// A recursive-descent parser that emits a postfix program, run on a small value stack per
+// frame. Recursion happens only on parentheses and function arguments, and is bounded;
+// left-associative chains and runs of unary signs are loops.
 #include <micromotion/error.h>
 #include <micromotion/strength_expression.h>
 
@@ -10,62 +12,91 @@
 
 namespace micromotion {
 
-struct StrengthExpression::Node {
-  enum Kind { Number, T, N, Neg, Add, Sub, Mul, Div, Call } kind = Number;
-  double value = 0;
-  std::string function;
-  std::vector<std::shared_ptr<const Node>> args;
+namespace {
+constexpr int kMaxNesting = 64;  // parentheses and function calls
+}  // namespace
 
-  double eval(double t, int64_t n) const {
-    switch (kind) {
-      case Number: return value;
-      case T: return t;
-      case N: return double(n);
-      case Neg: return -args[0]->eval(t, n);
-      case Add: return args[0]->eval(t, n) + args[1]->eval(t, n);
-      case Sub: return args[0]->eval(t, n) - args[1]->eval(t, n);
-      case Mul: return args[0]->eval(t, n) * args[1]->eval(t, n);
-      case Div: return args[0]->eval(t, n) / args[1]->eval(t, n);
-      case Call: break;
+struct StrengthExpression::Program {
+  enum Op : uint8_t { Number, T, N, Neg, Add, Sub, Mul, Div, Sin, Cos, Abs, Min, Max, Clamp };
+  struct Instr {
+    Op op;
+    double value;  // Number
+  };
+  std::vector<Instr> code;
+  size_t max_stack = 0;
+  bool uses_variables = false;
+
+  double run(double t, int64_t n) const {
+    // Small programs (nearly all) evaluate without allocating.
+    double local[32] = {};
+    std::vector<double> heap;
+    double* s = local;
+    if (max_stack > 32) {
+      heap.resize(max_stack);
+      s = heap.data();
     }
-    std::vector<double> a;
-    for (const auto& x : args) a.push_back(x->eval(t, n));
-    if (function == "sin") return std::sin(a[0]);
-    if (function == "cos") return std::cos(a[0]);
-    if (function == "abs") return std::abs(a[0]);
-    if (function == "min") return std::min(a[0], a[1]);
-    if (function == "max") return std::max(a[0], a[1]);
-    return std::clamp(a[0], std::min(a[1], a[2]), std::max(a[1], a[2]));  // clamp
-  }
-  bool uses_variables() const {
-    if (kind == T || kind == N) return true;
-    return std::any_of(args.begin(), args.end(), [](const auto& x) { return x->uses_variables(); });
+    size_t top = 0;  // number of values on the stack
+    for (const Instr& in : code) {
+      switch (in.op) {
+        case Number: s[top++] = in.value; break;
+        case T: s[top++] = t; break;
+        case N: s[top++] = double(n); break;
+        case Neg: s[top - 1] = -s[top - 1]; break;
+        case Add: s[top - 2] += s[top - 1]; --top; break;
+        case Sub: s[top - 2] -= s[top - 1]; --top; break;
+        case Mul: s[top - 2] *= s[top - 1]; --top; break;
+        case Div: s[top - 2] /= s[top - 1]; --top; break;
+        case Sin: s[top - 1] = std::sin(s[top - 1]); break;
+        case Cos: s[top - 1] = std::cos(s[top - 1]); break;
+        case Abs: s[top - 1] = std::abs(s[top - 1]); break;
+        case Min: s[top - 2] = std::min(s[top - 2], s[top - 1]); --top; break;
+        case Max: s[top - 2] = std::max(s[top - 2], s[top - 1]); --top; break;
+        case Clamp: {
+          const double x = s[top - 3], a = s[top - 2], b = s[top - 1];
+          s[top - 3] = std::clamp(x, std::min(a, b), std::max(a, b));
+          top -= 2;
+          break;
+        }
+      }
+    }
+    return s[0];
   }
 };
 
 namespace {
 
-using NodePtr = std::shared_ptr<const StrengthExpression::Node>;
-using Node = StrengthExpression::Node;
+using Program = StrengthExpression::Program;
 
 class Parser {
  public:
   explicit Parser(const std::string& s) : s_(s) {}
 
-  NodePtr parse() {
-    NodePtr e = expr();
+  std::shared_ptr<const Program> parse() {
+    expr();
     skip();
-    if (i_ != s_.size()) fail("unexpected '" + std::string(1, s_[i_]) + "'");
-    return e;
+    if (i_ != s_.size()) fail("unexpected '" + shown(s_[i_]) + "'");
+    return std::make_shared<const Program>(std::move(p_));
   }
 
  private:
   const std::string& s_;
   size_t i_ = 0;
   int depth_ = 0;
+  size_t stack_ = 0;  // values the program has on its stack at this point
+  Program p_;
 
+  static std::string shown(char c) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7f) return std::string(1, c);
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "\\x%02x", u);
+    return hex;
+  }
   [[noreturn]] void fail(const std::string& what) const {
-    throw Error("strength expression '" + s_ + "': " + what + " at column " + std::to_string(i_ + 1) +
+    std::string text;
+    for (size_t k = 0; k < s_.size() && k < 80; ++k) text += shown(s_[k]);
+    if (s_.size() > 80) text += "…";
+    throw Error("strength expression '" + text + "': " + what + " at column " + std::to_string(i_ + 1) +
                 " (numbers, t, n, + - * /, parentheses, sin cos abs min max clamp)");
   }
   void skip() {
@@ -79,49 +110,51 @@ class Parser {
     }
     return false;
   }
-  static NodePtr make(Node::Kind k, std::vector<NodePtr> args = {}) {
-    auto n = std::make_shared<Node>();
-    n->kind = k;
-    n->args = std::move(args);
-    return n;
+  // Emits an instruction taking `pops` values and leaving one.
+  void emit(Program::Op op, int pops, double value = 0) {
+    p_.code.push_back({op, value});
+    stack_ = stack_ - static_cast<size_t>(pops) + 1;
+    p_.max_stack = std::max(p_.max_stack, stack_);
   }
-  NodePtr expr() {
-    if (++depth_ > 64) fail("nesting too deep");
-    NodePtr left = term();
+  void expr() {
+    term();
     for (;;) {
-      if (eat('+')) left = make(Node::Add, {left, term()});
-      else if (eat('-')) left = make(Node::Sub, {left, term()});
+      if (eat('+')) term(), emit(Program::Add, 2);
+      else if (eat('-')) term(), emit(Program::Sub, 2);
       else break;
     }
+  }
+  void term() {
+    unary();
+    for (;;) {
+      if (eat('*')) unary(), emit(Program::Mul, 2);
+      else if (eat('/')) unary(), emit(Program::Div, 2);
+      else break;
+    }
+  }
+  void unary() {
+    bool negate = false;  // -(-x) == x exactly, so only the parity of the signs matters
+    for (;;) {
+      if (eat('-')) negate = !negate;
+      else if (eat('+')) continue;
+      else break;
+    }
+    primary();
+    if (negate) emit(Program::Neg, 1);
+  }
+  // Parentheses and function arguments: the only recursion, bounded.
+  void nested() {
+    if (++depth_ > kMaxNesting) fail("nesting deeper than " + std::to_string(kMaxNesting) + " levels");
+    expr();
     --depth_;
-    return left;
   }
-  NodePtr term() {
-    NodePtr left = unary();
-    for (;;) {
-      if (eat('*')) left = make(Node::Mul, {left, unary()});
-      else if (eat('/')) left = make(Node::Div, {left, unary()});
-      else break;
-    }
-    return left;
-  }
-  NodePtr unary() {
-    if (eat('-')) {
-      if (++depth_ > 64) fail("nesting too deep");
-      NodePtr x = make(Node::Neg, {unary()});
-      --depth_;
-      return x;
-    }
-    if (eat('+')) return unary();
-    return primary();
-  }
-  NodePtr primary() {
+  void primary() {
     skip();
     if (i_ >= s_.size()) fail("unexpected end");
     if (eat('(')) {
-      NodePtr e = expr();
+      nested();
       if (!eat(')')) fail("missing ')'");
-      return e;
+      return;
     }
     const char c = s_[i_];
     if (std::isdigit(static_cast<unsigned char>(c)) || c == '.') {
@@ -130,9 +163,8 @@ class Parser {
       const double v = std::strtod(begin, &end);
       if (end == begin) fail("bad number");
       i_ += static_cast<size_t>(end - begin);
-      auto n = std::make_shared<Node>();
-      n->value = v;
-      return n;
+      emit(Program::Number, 0, v);
+      return;
     }
     if (std::isalpha(static_cast<unsigned char>(c))) {
       size_t j = i_;
@@ -140,35 +172,43 @@ class Parser {
       const std::string name = s_.substr(i_, j - i_);
       if (name == "t" || name == "n") {
         i_ = j;
-        return make(name == "t" ? Node::T : Node::N);
+        emit(name == "t" ? Program::T : Program::N, 0);
+        p_.uses_variables = true;
+        return;
       }
       int arity = 0;
-      if (name == "sin" || name == "cos" || name == "abs") arity = 1;
-      else if (name == "min" || name == "max") arity = 2;
-      else if (name == "clamp") arity = 3;
-      else fail("unknown name '" + name + "'");
+      Program::Op op;
+      if (name == "sin") arity = 1, op = Program::Sin;
+      else if (name == "cos") arity = 1, op = Program::Cos;
+      else if (name == "abs") arity = 1, op = Program::Abs;
+      else if (name == "min") arity = 2, op = Program::Min;
+      else if (name == "max") arity = 2, op = Program::Max;
+      else if (name == "clamp") arity = 3, op = Program::Clamp;
+      else fail("unknown name '" + (name.size() <= 16 ? name : name.substr(0, 16) + "…") + "'");
       i_ = j;
       if (!eat('(')) fail("'(' expected after " + name);
-      auto n = std::make_shared<Node>();
-      n->kind = Node::Call;
-      n->function = name;
       for (int k = 0; k < arity; ++k) {
         if (k > 0 && !eat(',')) fail(name + " takes " + std::to_string(arity) + " arguments");
-        n->args.push_back(expr());
+        nested();
       }
       if (!eat(')')) fail("')' expected after the arguments of " + name);
-      return n;
+      emit(op, arity);
+      return;
     }
-    fail("unexpected '" + std::string(1, c) + "'");
+    fail("unexpected '" + shown(c) + "'");
   }
 };
 
 }  // namespace
 
-StrengthExpression::StrengthExpression(const std::string& text) : text_(text), root_(Parser(text_).parse()) {}
+StrengthExpression::StrengthExpression(const std::string& text) : text_(text), program_(Parser(text_).parse()) {}
 
-double StrengthExpression::operator()(double t, int64_t n) const { return root_->eval(t, n); }
+StrengthExpression::Evaluation StrengthExpression::evaluate(double t, int64_t n) const {
+  const double v = program_->run(t, n);
+  if (!std::isfinite(v)) return {0.0, true};
+  return {v, false};
+}
 
-bool StrengthExpression::constant() const { return !root_->uses_variables(); }
+bool StrengthExpression::constant() const { return !program_->uses_variables; }
 
 }  // namespace micromotion
