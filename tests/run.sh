@@ -2,8 +2,9 @@
 # The whole test suite from a fresh Debian 12 (run as root, with ../shared beside the
 # clone): installs dependencies, fetches the face test data, builds (FFmpeg with the filter
 # and the OBS plugin included), checks that the filter compiles against FFmpeg 7.1, then runs
-#   1. the reader tests under AddressSanitizer + UndefinedBehaviorSanitizer,
-#   2. every libFuzzer target for a bounded time (FUZZ_SECONDS, default 60),
+#   1. the reader, motion and strength-parser tests under AddressSanitizer +
+#      UndefinedBehaviorSanitizer (asan_suites below),
+#   2. every libFuzzer target for a bounded time (FUZZ_SECONDS per target, default 60: 5 min),
 #   3. a short benchmark smoke run (numbers are printed, nothing is asserted),
 #   4. the OBS plugin's .deb: built portable, installed with apt, loaded by the real OBS app,
 #   5. every GoogleTest suite through CTest (last, so its summary closes the log).
@@ -27,13 +28,23 @@ cmake --build build -j "$jobs"   # includes FFmpeg 5.1 with the filter (packagin
 echo "== the FFmpeg filter against FFmpeg 7.1"
 bash packaging/build-ffmpeg.sh --version 7.1 --check-only
 
-echo "== readers under ASan + UBSan"
+echo "== readers, motion and strength parser under ASan + UBSan"
+# One suite per line: adding a suite to the sanitizer run is adding its line here (a
+# suite that needs the face layer or the CLI also sets the matching option below).
+asan_suites=(
+  test_io        # checkpoint, pickle, npy, zip, hostile files
+  test_motion    # safetensors, micromotion files and lookup, RPCA
+  test_strength  # the strength-expression parser
+)
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMICROMOTION_SANITIZE=ON \
   -DMICROMOTION_WERROR=$werror -DMICROMOTION_BUILD_BENCH=OFF -DMICROMOTION_BUILD_CLI=OFF \
   -DMICROMOTION_WITH_FACE=OFF >/dev/null
-cmake --build build-asan -j "$jobs" --target test_io
-ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  build-asan/bin/test_io --gtest_brief=1
+cmake --build build-asan -j "$jobs" --target "${asan_suites[@]}"
+for suite in "${asan_suites[@]}"; do
+  echo "-- $suite"
+  ASAN_OPTIONS=detect_leaks=0:detect_odr_violation=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    "build-asan/bin/$suite" --gtest_brief=1
+done
 
 echo "== fuzzing"
 bash tests/fuzz/run.sh "${FUZZ_SECONDS:-60}"
