@@ -5,6 +5,8 @@
 #include <micromotion/error.h>
 #include <micromotion/generator.h>
 #include <micromotion/npy.h>
+#include <micromotion/safetensors.h>
+#include <micromotion/value.h>
 #include <micromotion/shape_text.h>
 
 #include <ATen/ATen.h>
@@ -17,10 +19,14 @@ namespace micromotion::cli {
 
 namespace {
 
+// Text from the file, shown escaped (non-printable bytes as \xNN) and shortened.
+std::string shown(const std::string& s) { return quoted_for_message(s, 200); }
+
 void print_tensors(const TensorMap& tensors) {
   int64_t total = 0;
   for (const auto& [name, t] : tensors) {
-    fmt::print("  {:<48} {:<22} {}\n", name, shape_text(t.sizes()), c10::toString(t.scalar_type()));
+    const std::string q = shown(name);
+    fmt::print("  {:<48} {:<22} {}\n", q.substr(1, q.size() - 2), shape_text(t.sizes()), c10::toString(t.scalar_type()));
     total += t.numel();
   }
   fmt::print("  {} tensors, {} values\n", tensors.size(), total);
@@ -40,23 +46,43 @@ void inspect_direction(const at::Tensor& t) {
   }
 }
 
-bool is_npy(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  char magic[6] = {};
-  in.read(magic, 6);
-  return in && std::string(magic, 6) == "\x93NUMPY";
+void inspect_safetensors(const std::string& path, const std::string& bytes) {
+  SafeTensors st;
+  try {
+    st = read_safetensors_from_memory(bytes.data(), bytes.size(), path);
+  } catch (const Error& e) {
+    throw Error(path + ": neither a PyTorch checkpoint, a .npy array nor a safetensors file (" + e.what() + ")");
+  }
+  const auto basis = st.tensors.find("basis");
+  fmt::print("file: {}\n", path);
+  fmt::print("kind: {}\n", basis != st.tensors.end() ? "micromotion (safetensors)" : "safetensors tensors");
+  if (const auto name = st.metadata.find("name"); name != st.metadata.end()) fmt::print("name: {}\n", shown(name->second));
+  if (!st.metadata.empty()) {
+    fmt::print("metadata:\n");
+    for (const auto& [k, v] : st.metadata) fmt::print("  {}: {}\n", shown(k), shown(v));
+  }
+  if (basis != st.tensors.end() && basis->second.is_floating_point() && basis->second.numel() > 0)
+    inspect_direction(basis->second);
+  fmt::print("tensors:\n");
+  print_tensors(TensorMap(st.tensors.begin(), st.tensors.end()));
 }
 
 void inspect(const std::string& path) {
-  if (is_npy(path)) {
-    at::Tensor t = read_npy(path);
+  // Read once; the format is decided on the bytes that are parsed.
+  const std::string bytes = read_whole_file(path);
+  if (bytes.compare(0, 6, "\x93NUMPY") == 0) {
+    at::Tensor t = read_npy_from_memory(bytes.data(), bytes.size(), path);
     fmt::print("kind: npy array\nshape: {}\ndtype: {}\n", shape_text(t.sizes()), c10::toString(t.scalar_type()));
     if (t.numel() > 0 && t.is_floating_point())
       fmt::print("min {:.6g}  max {:.6g}  mean {:.6g}  std {:.6g}\n", t.min().item<double>(), t.max().item<double>(),
                  t.mean().item<double>(), t.to(at::kDouble).std().item<double>());
     return;
   }
-  Value root = load_checkpoint(path);
+  if (bytes.compare(0, 4, "PK\x03\x04", 4) != 0 && bytes.compare(0, 1, "\x80") != 0) {
+    inspect_safetensors(path, bytes);
+    return;
+  }
+  Value root = load_checkpoint_from_memory(bytes.data(), bytes.size(), path);
   fmt::print("file: {}\n", path);
   if (root.is(Value::Kind::Tensor)) {
     inspect_direction(root.as_tensor());
@@ -103,12 +129,21 @@ void inspect(const std::string& path) {
 }  // namespace
 
 void add_inspect(CLI::App& app) {
-  auto* cmd = app.add_subcommand("inspect", "Show what a checkpoint, direction or .npy file holds");
+  auto* cmd = app.add_subcommand("inspect", "Show what a checkpoint, direction, micromotion (.safetensors) or .npy file holds");
   auto path = std::make_shared<std::string>();
-  cmd->add_option("FILE", *path, "generator / encoder checkpoint (.pt), direction file, or .npy array")
+  cmd->add_option("FILE", *path, "generator / encoder checkpoint (.pt), direction file, micromotion .safetensors, or .npy array")
       ->required()
       ->check(CLI::ExistingFile);
-  cmd->callback([path] { inspect(*path); });
+  cmd->callback([path] {
+    try {
+      inspect(*path);
+    } catch (const Error& e) {
+      // Walkers such as tensors_of do not know the file: name it.
+      const std::string what = e.what();
+      if (what.rfind(*path, 0) == 0) throw;
+      throw Error(*path + ": " + what);
+    }
+  });
 }
 
 }  // namespace micromotion::cli
