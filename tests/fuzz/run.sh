@@ -3,6 +3,8 @@
 # files for every class of hostile input (make_seeds.py).
 #   tests/fuzz/run.sh [SECONDS_PER_TARGET]   bounded run, default 60 s per target (CI)
 #   tests/fuzz/run.sh --long                 each target to 1,000,000 executions
+#   FUZZ_TARGETS="npy strength" tests/fuzz/run.sh ...   only these targets (runs of
+#                                            different targets may share build-fuzz)
 # A target that fails to start, exits non-zero (crash, leak, UBSan report, timeout, OOM)
 # or leaves an artifact fails the script. Each target's summary line gives executions,
 # seconds and coverage (cov: edges, ft: features, from libFuzzer's final stats).
@@ -18,7 +20,7 @@ esac
 runs=${FUZZ_RUNS:-1000000}
 fixtures=${MICROMOTION_FIXTURES:-../shared/fixtures}
 build=build-fuzz
-targets="checkpoint pickle npy safetensors strength"
+targets=${FUZZ_TARGETS:-checkpoint pickle npy safetensors strength}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DMICROMOTION_BUILD_FUZZ=ON -DMICROMOTION_BUILD_TESTS=OFF -DMICROMOTION_BUILD_BENCH=OFF \
@@ -26,16 +28,18 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 cmake --build "$build" --target $(for t in $targets; do printf 'fuzz_%s ' "$t"; done)
 
 seeds="$build/seeds"
-rm -rf "$seeds"
-for t in $targets; do mkdir -p "$seeds/$t"; done
+for t in $targets; do rm -rf "${seeds:?}/$t" "$build/crashes/$t-"* "$build/logs/$t.log"; done
 python3 tests/fuzz/make_seeds.py "$seeds"
-# Small checkpoints only: the mutator works best on short inputs.
-find "$fixtures" -type f \( -name '*.pt' -o -name 'd_latent*' \) -size -2M -exec cp {} "$seeds/checkpoint/" \;
+for t in $targets; do mkdir -p "$seeds/$t"; done
+# Small checkpoints only (up to -max_len): the mutator works best on short inputs.
+find "$fixtures" -type f \( -name '*.pt' -o -name 'd_latent*' \) -size -64k -exec cp {} "$seeds/checkpoint/" \;
 find "$fixtures" -type f -name '*.npy' -size -64k -exec cp {} "$seeds/npy/" \;
 # data.pkl of each fixture checkpoint, for the interpreter alone.
 python3 - "$seeds" <<'PY'
 import os, sys, zipfile
 seeds = sys.argv[1]
+if not os.path.isdir(os.path.join(seeds, "pickle")):
+    sys.exit(0)
 for f in os.listdir(os.path.join(seeds, "checkpoint")):
     try:
         z = zipfile.ZipFile(os.path.join(seeds, "checkpoint", f))
@@ -45,10 +49,10 @@ for f in os.listdir(os.path.join(seeds, "checkpoint")):
         pass  # the crafted archives: duplicate names, several data.pkl
 PY
 
-# Leaks are errors too. LibTorch's own one-time allocations are reachable, not leaks.
+# Leaks are errors too (LibTorch's one known leak is suppressed, see lsan.supp).
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:detect_odr_violation=0
+export LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-rm -rf "$build/crashes" "$build/logs"
 mkdir -p "$build/crashes" "$build/logs"
 failed=""
 for target in $targets; do
@@ -59,7 +63,7 @@ for target in $targets; do
   "$build/bin/fuzz_$target" "${limit[@]}" -rss_limit_mb=2048 -max_len=65536 -timeout=20 \
     -artifact_prefix="$build/crashes/${target}-" -print_final_stats=1 "$seeds/$target" >"$log" 2>&1 || rc=$?
   elapsed=$(( $(date +%s) - start ))
-  execs=$(sed -n 's/^stat::number_of_executed_runs: *//p' "$log" | tail -1)
+  execs=$(sed -n 's/^Done \([0-9]*\) runs in .*/\1/p' "$log" | tail -1)
   final=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$final")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$final")
