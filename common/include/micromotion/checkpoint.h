@@ -15,8 +15,17 @@
 //   throws:   micromotion::Error naming the file and the reason (missing file, not a
 //             zip, legacy pre-1.6 format, truncated/corrupt archive, compressed
 //             record, unknown opcode or global with its byte offset, a size, offset
-//             or stride that does not fit the storage, nesting too deep, ...).
-//             Never allocates more than the archive's size justifies.
+//             or stride that does not fit the storage, nesting too deep, ...); an
+//             archive with more than one data.pkl, two entries of one name, or names
+//             that differ only in case (LibTorch's lookup is case-insensitive); a
+//             storage larger than the record LibTorch actually read for it.
+//   bounds:   never recurses on a depth the file controls (results are at most 64
+//             levels deep; everything else is taken apart iteratively), visits each
+//             shared container once, and charges everything the pickle makes
+//             (containers, elements, memo entries, tensors; copies like creations)
+//             against 32 bytes per pickle byte + 32 MB: memory is linear in the file's
+//             size. Names from the file appear in messages only through
+//             quoted_for_message.
 //
 // save_checkpoint
 //   requires: value holds only the kinds of micromotion::Value (tensors on any device,
@@ -53,7 +62,8 @@ using TensorMap = std::map<std::string, at::Tensor>;
 
 // The tensors of a (possibly nested) state dict: every tensor entry of `dict`,
 // keyed by its dotted path below it ("convs.0.conv.weight"). Non-tensor entries
-// are skipped. Throws Error if `value` is not a dict.
+// are skipped. Throws Error if `value` is not a dict, or if one sub-dict is reached
+// through two keys (shared sub-dicts would make the walk exponential).
 TensorMap tensors_of(const Value& dict);
 
 // The entry `key` of a dict value, or throws Error naming `what` and the keys present.
