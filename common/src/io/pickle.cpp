@@ -324,7 +324,7 @@ class Unpickler {
     switch (op) {
       case 0x80: {  // PROTO
         uint8_t proto = u8();
-        if (proto > 5) fail("pickle protocol " + std::to_string(proto) + " is not supported");
+        if (proto > 5) fail("pickle protocol above 5 is not supported");
         return;
       }
       case 0x95: {  // FRAME (protocol 4): an 8-byte length we do not need
