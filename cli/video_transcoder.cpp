@@ -6,15 +6,20 @@
 extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
+#include <libavutil/display.h>
 #include <libavutil/imgutils.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
 }
 
+#include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
+#include <tuple>
 #include <vector>
 
 namespace micromotion::cli {
@@ -30,6 +35,8 @@ std::string av_error(int code) {
 void check(int code, const std::string& what) {
   if (code < 0) throw Error(what + ": " + av_error(code));
 }
+
+void warn(const std::string& text) { std::fprintf(stderr, "micromotion: warning: %s\n", text.c_str()); }
 
 struct InputDeleter {
   void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
@@ -61,10 +68,60 @@ FramePtr new_frame() {
   return f;
 }
 
+// "at 1.240 s" for a timestamp of a stream (relative to its start), for warnings.
+std::string at_time(int64_t ts, const AVStream* st) {
+  if (ts == AV_NOPTS_VALUE) return "at an unknown time";
+  const int64_t start = st->start_time != AV_NOPTS_VALUE ? st->start_time : 0;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "at %.3f s", double(ts - start) * av_q2d(st->time_base));
+  return buf;
+}
+
+// Clockwise degrees (0, 90, 180, 270) that turn the stored picture into the displayed one: the
+// rule of ffmpeg's autorotate (fftools get_rotation). Matrices that are not a quarter turn (or
+// mirror) are ignored with a warning: the frame is edited as stored.
+int display_rotation(const AVStream* st, const std::string& path) {
+  const uint8_t* m = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, nullptr);
+  if (!m) return 0;
+  const int32_t* matrix = reinterpret_cast<const int32_t*>(m);
+  const double angle = av_display_rotation_get(matrix);
+  if (std::isnan(angle)) return 0;
+  double theta = -std::round(angle);
+  theta -= 360 * std::floor(theta / 360 + 0.9 / 360);
+  const int quarter = static_cast<int>(std::lround(theta / 90)) % 4;
+  const bool mirrored = (int64_t(matrix[0]) * matrix[4] - int64_t(matrix[1]) * matrix[3]) < 0;
+  if (std::fabs(theta - quarter * 90) > 1 || mirrored) {
+    warn(path + ": display matrix is not a quarter turn; faces are looked for in the frame as stored");
+    return 0;
+  }
+  return quarter * 90;
+}
+
+// The image turned clockwise by `degrees` (a multiple of 90).
+ImageRGB8 turn(ImageRGB8 src, int degrees) {
+  degrees = ((degrees % 360) + 360) % 360;
+  if (degrees == 0) return src;
+  const int w = src.width(), h = src.height();
+  ImageRGB8 dst = degrees == 180 ? ImageRGB8(w, h) : ImageRGB8(h, w);
+  for (int y = 0; y < h; ++y) {
+    const uint8_t* s = src.row(y);
+    for (int x = 0; x < w; ++x, s += 3) {
+      uint8_t* d = degrees == 90    ? dst.pixel(h - 1 - y, x)
+                   : degrees == 180 ? dst.pixel(w - 1 - x, h - 1 - y)
+                                    : dst.pixel(y, w - 1 - x);
+      d[0] = s[0];
+      d[1] = s[1];
+      d[2] = s[2];
+    }
+  }
+  return dst;
+}
+
 struct Decoder {
   std::unique_ptr<AVFormatContext, InputDeleter> fmt;
   std::unique_ptr<AVCodecContext, CodecDeleter> codec;
   int stream = -1;
+  int rotation = 0;
 
   explicit Decoder(const std::string& path) {
     AVFormatContext* f = nullptr;
@@ -77,34 +134,48 @@ struct Decoder {
     codec.reset(avcodec_alloc_context3(dec));
     check(avcodec_parameters_to_context(codec.get(), f->streams[stream]->codecpar), path + ": decoder parameters");
     codec->thread_count = 0;
+    // Slice threads only: with frame threads a damaged packet's error comes out frames later,
+    // and the warning could not name its time. Decoding is a small part of a frame's cost here.
+    codec->thread_type = FF_THREAD_SLICE;
     check(avcodec_open2(codec.get(), dec, nullptr), path + ": cannot open the " + dec->name + " decoder");
+    if (codec->width <= 0 || codec->height <= 0) throw Error(path + ": the video stream has no frame size");
+    rotation = display_rotation(st(), path);
   }
   AVStream* st() const { return fmt->streams[stream]; }
 };
 
-// RGB24 <-> any pixel format, the context cached across frames of one size.
+// Any size and pixel format to any other (RGB24 for the editor), the contexts cached per pair of
+// geometries. The destination size is always the destination's own, so a frame whose size
+// changed mid-stream is scaled, never written past the end of a buffer.
 class Converter {
  public:
-  void to_rgb(const AVFrame* src, ImageRGB8& dst) {
-    dst = ImageRGB8(src->width, src->height);
-    auto* ctx = get(src->width, src->height, AVPixelFormat(src->format), AV_PIX_FMT_RGB24);
+  // src converted to RGB at w x h.
+  void to_rgb(const AVFrame* src, ImageRGB8& dst, int w, int h) {
+    dst = ImageRGB8(w, h);
+    auto* ctx = get(src->width, src->height, AVPixelFormat(src->format), w, h, AV_PIX_FMT_RGB24);
     uint8_t* data[4] = {dst.data(), nullptr, nullptr, nullptr};
     int lines[4] = {static_cast<int>(dst.stride()), 0, 0, 0};
     sws_scale(ctx, src->data, src->linesize, 0, src->height, data, lines);
   }
+  // src into dst's buffers (dst->width x dst->height, dst->format).
   void from_rgb(const ImageRGB8& src, AVFrame* dst) {
-    auto* ctx = get(src.width(), src.height(), AV_PIX_FMT_RGB24, AVPixelFormat(dst->format));
+    auto* ctx = get(src.width(), src.height(), AV_PIX_FMT_RGB24, dst->width, dst->height, AVPixelFormat(dst->format));
     const uint8_t* data[4] = {src.data(), nullptr, nullptr, nullptr};
     int lines[4] = {static_cast<int>(src.stride()), 0, 0, 0};
     sws_scale(ctx, data, lines, 0, src.height(), dst->data, dst->linesize);
   }
+  void convert(const AVFrame* src, AVFrame* dst) {
+    auto* ctx = get(src->width, src->height, AVPixelFormat(src->format), dst->width, dst->height,
+                    AVPixelFormat(dst->format));
+    sws_scale(ctx, src->data, src->linesize, 0, src->height, dst->data, dst->linesize);
+  }
 
  private:
-  std::map<std::tuple<int, int, int, int>, std::unique_ptr<SwsContext, SwsDeleter>> cache_;
-  SwsContext* get(int w, int h, AVPixelFormat from, AVPixelFormat to) {
-    auto& c = cache_[{w, h, int(from), int(to)}];
+  std::map<std::tuple<int, int, int, int, int, int>, std::unique_ptr<SwsContext, SwsDeleter>> cache_;
+  SwsContext* get(int sw, int sh, AVPixelFormat from, int dw, int dh, AVPixelFormat to) {
+    auto& c = cache_[{sw, sh, int(from), dw, dh, int(to)}];
     if (!c) {
-      c.reset(sws_getContext(w, h, from, w, h, to, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr,
+      c.reset(sws_getContext(sw, sh, from, dw, dh, to, SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, nullptr,
                              nullptr, nullptr));
       if (!c) throw Error(std::string("cannot convert between ") + av_get_pix_fmt_name(from) + " and " +
                           av_get_pix_fmt_name(to));
@@ -118,6 +189,63 @@ bool is_lossless(AVCodecID id) {
   return d && (d->props & AV_CODEC_PROP_LOSSLESS) && !(d->props & AV_CODEC_PROP_LOSSY);
 }
 
+// Stream side data (display matrix, mastering display, content light level, ...) carried over.
+// A re-encoded stream does not take the input's buffer model (CPB properties): its encoder's is
+// different.
+void copy_side_data(const AVStream* from, AVStream* to, bool reencoded, const std::string& out) {
+  for (int i = 0; i < from->nb_side_data; ++i) {
+    const AVPacketSideData& sd = from->side_data[i];
+    if (reencoded && sd.type == AV_PKT_DATA_CPB_PROPERTIES) continue;
+    uint8_t* d = av_stream_new_side_data(to, sd.type, sd.size);
+    if (!d) throw Error(out + ": out of memory copying stream side data");
+    std::memcpy(d, sd.data, sd.size);
+  }
+}
+
+// ffmpeg's rule for stream copy: keep the input's codec tag when the muxer knows it for this
+// codec, or has no tag of its own for the codec (a timecode track's 'tmcd', for instance).
+uint32_t copied_codec_tag(const AVOutputFormat* of, const AVCodecParameters* p) {
+  unsigned int tag = 0;
+  if (!p->codec_tag) return 0;
+  if (!of->codec_tag || av_codec_get_id(of->codec_tag, p->codec_tag) == p->codec_id ||
+      !av_codec_get_tag2(of->codec_tag, p->codec_id, &tag))
+    return p->codec_tag;
+  return 0;
+}
+
+bool is_matroska(const AVOutputFormat* of) { return std::strcmp(of->name, "matroska") == 0; }
+bool is_mov_family(const AVOutputFormat* of) {
+  return std::strcmp(of->name, "mov") == 0 || std::strcmp(of->name, "mp4") == 0;
+}
+
+// Whether the output container can hold a copy of the stream: what the muxer says it supports,
+// plus the two kinds it takes without a codec tag of its own (fonts and other attachments in
+// Matroska, timecode tracks in QuickTime / MP4). A muxer that cannot tell (MPEG-TS) gets a try.
+bool container_takes(const AVOutputFormat* of, const AVStream* s) {
+  const AVCodecParameters* p = s->codecpar;
+  if (p->codec_type == AVMEDIA_TYPE_ATTACHMENT) return is_matroska(of);
+  if (p->codec_type == AVMEDIA_TYPE_DATA && p->codec_tag == MKTAG('t', 'm', 'c', 'd')) return is_mov_family(of);
+  const int q = avformat_query_codec(of, p->codec_id, FF_COMPLIANCE_NORMAL);
+  return q == 1 || (q < 0 && p->codec_id != AV_CODEC_ID_NONE);
+}
+
+void copy_chapters(const AVFormatContext* from, AVFormatContext* to, const std::string& out) {
+  if (from->nb_chapters == 0) return;
+  to->chapters = static_cast<AVChapter**>(av_calloc(from->nb_chapters, sizeof(AVChapter*)));
+  if (!to->chapters) throw Error(out + ": out of memory copying chapters");
+  for (unsigned i = 0; i < from->nb_chapters; ++i) {
+    const AVChapter* c = from->chapters[i];
+    auto* d = static_cast<AVChapter*>(av_mallocz(sizeof(AVChapter)));
+    if (!d) throw Error(out + ": out of memory copying chapters");
+    to->chapters[to->nb_chapters++] = d;  // owned by `to` from here (avformat_free_context frees it)
+    d->id = c->id;
+    d->time_base = c->time_base;
+    d->start = c->start;
+    d->end = c->end;
+    av_dict_copy(&d->metadata, c->metadata, 0);
+  }
+}
+
 }  // namespace
 
 TranscodeResult transcode(const std::string& in, const std::string& out, const TranscodeOptions& options,
@@ -125,10 +253,13 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
                           const std::function<void(const TranscodeProgress&)>& progress) {
   Decoder dec(in);
   AVStream* ist = dec.st();
+  const std::string& target = options.write_path.empty() ? out : options.write_path;
 
   AVFormatContext* o = nullptr;
   check(avformat_alloc_output_context2(&o, nullptr, nullptr, out.c_str()), out + ": unknown output format");
   std::unique_ptr<AVFormatContext, OutputDeleter> ofmt(o);
+  if (ofmt->oformat->flags & AVFMT_NOFILE)
+    throw Error(out + ": the " + ofmt->oformat->name + " format writes several files; render writes one video file");
 
   // The video encoder: the input's codec unless told otherwise.
   const AVCodec* enc = nullptr;
@@ -144,13 +275,18 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
   std::unique_ptr<AVCodecContext, CodecDeleter> ec(avcodec_alloc_context3(enc));
   ec->width = dec.codec->width;
   ec->height = dec.codec->height;
-  ec->sample_aspect_ratio = dec.codec->sample_aspect_ratio;
+  ec->sample_aspect_ratio = av_guess_sample_aspect_ratio(dec.fmt.get(), ist, nullptr);
   ec->time_base = ist->time_base;
   ec->framerate = av_guess_frame_rate(dec.fmt.get(), ist, nullptr);
   ec->color_range = dec.codec->color_range;
   ec->colorspace = dec.codec->colorspace;
   ec->color_primaries = dec.codec->color_primaries;
   ec->color_trc = dec.codec->color_trc;
+  ec->chroma_sample_location = dec.codec->chroma_sample_location;
+  ec->field_order = ist->codecpar->field_order;
+  // Interlaced input stays interlaced (field-coded), as the frames' flags say.
+  if (ec->field_order != AV_FIELD_PROGRESSIVE && ec->field_order != AV_FIELD_UNKNOWN)
+    ec->flags |= AV_CODEC_FLAG_INTERLACED_DCT | AV_CODEC_FLAG_INTERLACED_ME;
   ec->pix_fmt = dec.codec->pix_fmt;
   if (enc->pix_fmts) {
     bool supported = false;
@@ -177,44 +313,57 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
   ec->thread_count = 0;
   check(avcodec_open2(ec.get(), enc, nullptr), out + ": cannot open the " + ename + " encoder");
 
-  // Output streams: the edited video, and every other stream copied.
+  // Output streams: the edited video, and every other stream copied, in the input's order of
+  // kinds (the video first, as before). Disposition, metadata and side data go with each.
   std::vector<int> map(dec.fmt->nb_streams, -1);
   AVStream* ost = avformat_new_stream(ofmt.get(), nullptr);
+  if (!ost) throw Error(out + ": out of memory (stream)");
   check(avcodec_parameters_from_context(ost->codecpar, ec.get()), out + ": video stream parameters");
   ost->time_base = ec->time_base;
   ost->avg_frame_rate = ist->avg_frame_rate;
   ost->r_frame_rate = ist->r_frame_rate;
+  ost->disposition = ist->disposition;
+  ost->sample_aspect_ratio = ec->sample_aspect_ratio;
+  av_dict_copy(&ost->metadata, ist->metadata, 0);
+  av_dict_set(&ost->metadata, "encoder", nullptr, 0);  // the input's encoder did not make this stream
+  copy_side_data(ist, ost, true, out);
   map[dec.stream] = ost->index;
   for (unsigned i = 0; i < dec.fmt->nb_streams; ++i) {
     if (static_cast<int>(i) == dec.stream) continue;
     AVStream* s = dec.fmt->streams[i];
-    const AVMediaType type = s->codecpar->codec_type;
-    if (type != AVMEDIA_TYPE_AUDIO && type != AVMEDIA_TYPE_SUBTITLE && type != AVMEDIA_TYPE_VIDEO) continue;
-    if (avformat_query_codec(ofmt->oformat, s->codecpar->codec_id, FF_COMPLIANCE_NORMAL) != 1) {
-      std::fprintf(stderr, "micromotion: warning: stream %u (%s) cannot go into %s; dropped\n", i,
-                   avcodec_get_name(s->codecpar->codec_id), ofmt->oformat->name);
+    if (!container_takes(ofmt->oformat, s)) {
+      warn("stream " + std::to_string(i) + " (" + av_get_media_type_string(s->codecpar->codec_type) + ", " +
+           avcodec_get_name(s->codecpar->codec_id) + ") cannot go into " + ofmt->oformat->name + "; dropped");
       continue;
     }
     AVStream* c = avformat_new_stream(ofmt.get(), nullptr);
+    if (!c) throw Error(out + ": out of memory (stream)");
     check(avcodec_parameters_copy(c->codecpar, s->codecpar), out + ": stream copy");
-    c->codecpar->codec_tag = 0;
+    c->codecpar->codec_tag = copied_codec_tag(ofmt->oformat, s->codecpar);
     c->time_base = s->time_base;
+    c->avg_frame_rate = s->avg_frame_rate;
+    c->r_frame_rate = s->r_frame_rate;
+    c->sample_aspect_ratio = s->codecpar->sample_aspect_ratio;
+    c->disposition = s->disposition;
     av_dict_copy(&c->metadata, s->metadata, 0);
+    copy_side_data(s, c, false, out);
     map[i] = c->index;
   }
   av_dict_copy(&ofmt->metadata, dec.fmt->metadata, 0);
-  if (!(ofmt->oformat->flags & AVFMT_NOFILE))
-    check(avio_open(&ofmt->pb, out.c_str(), AVIO_FLAG_WRITE), out + ": cannot write");
+  copy_chapters(dec.fmt.get(), ofmt.get(), out);
+  check(avio_open(&ofmt->pb, target.c_str(), AVIO_FLAG_WRITE), target + ": cannot write");
   check(avformat_write_header(ofmt.get(), nullptr), out + ": cannot write the header");
 
   TranscodeResult result;
   result.video_codec = ename;
   result.lossless = lossless;
+  result.rotation = dec.rotation;
   Converter conv;
   PacketPtr pkt(av_packet_alloc()), opkt(av_packet_alloc());
   FramePtr frame = new_frame();
   std::map<int64_t, FramePtr> originals;  // decoded frames waiting for their edit, by index
-  int64_t next_index = 0;
+  int64_t next_index = 0, last_pts = AV_NOPTS_VALUE, last_sent = AV_NOPTS_VALUE;
+  std::set<int> late_streams;  // streams that appeared after the header, warned once
   TranscodeProgress prog;
   if (ist->nb_frames > 0) prog.frames_total = ist->nb_frames;
   else if (ist->duration > 0 && ist->avg_frame_rate.num > 0)
@@ -234,28 +383,37 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
       check(av_interleaved_write_frame(ofmt.get(), opkt.get()), out + ": writing video");
     }
   };
-  auto encode = [&](const EditedFrame& e) {
+  auto encode = [&](EditedFrame& e) {
     auto it = originals.find(e.index);
     if (it == originals.end()) throw Error("internal: edited frame " + std::to_string(e.index) + " has no source");
     FramePtr src = std::move(it->second);
     originals.erase(it);
+    const int64_t ts = src->best_effort_timestamp != AV_NOPTS_VALUE ? src->best_effort_timestamp : src->pts;
+    if (!e.error.empty()) {
+      warn(in + ": frame " + std::to_string(e.index) + " " + at_time(ts, ist) + ": the edit failed (" + e.error +
+           "); kept unedited");
+      ++result.failed_edits;
+      e.unchanged = true;
+    }
     FramePtr f = new_frame();
-    if (e.unchanged && src->format == ec->pix_fmt) {
+    if (e.unchanged && src->format == ec->pix_fmt && src->width == ec->width && src->height == ec->height) {
       check(av_frame_ref(f.get(), src.get()), "frame copy");
     } else {
       f->format = ec->pix_fmt;
       f->width = ec->width;
       f->height = ec->height;
       check(av_frame_get_buffer(f.get(), 0), "frame buffer");
-      if (e.unchanged) {
-        ImageRGB8 rgb;
-        conv.to_rgb(src.get(), rgb);
-        conv.from_rgb(rgb, f.get());
-      } else {
-        conv.from_rgb(e.image, f.get());
-      }
+      // SAR, interlacing, colour tags and per-frame side data (captions, HDR10+) of the source.
+      check(av_frame_copy_props(f.get(), src.get()), "frame properties");
+      if (e.unchanged) conv.convert(src.get(), f.get());
+      else conv.from_rgb(turn(std::move(e.image), 360 - dec.rotation), f.get());
     }
-    f->pts = src->best_effort_timestamp != AV_NOPTS_VALUE ? src->best_effort_timestamp : src->pts;
+    // Presentation times only move forward (a timestamp jump back, as in joined MPEG-TS files,
+    // would make the encoder and muxer refuse the frame): a late frame follows its predecessor.
+    f->pts = ts == AV_NOPTS_VALUE || (last_pts != AV_NOPTS_VALUE && ts <= last_pts)
+                 ? (last_pts == AV_NOPTS_VALUE ? 0 : last_pts + 1)
+                 : ts;
+    last_pts = f->pts;
     f->pict_type = AV_PICTURE_TYPE_NONE;
     f->color_range = ec->color_range;
     check(avcodec_send_frame(ec.get(), f.get()), out + ": encoding");
@@ -271,7 +429,12 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
     for (;;) {
       const int r = avcodec_receive_frame(dec.codec.get(), frame.get());
       if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return;
-      check(r, in + ": decoding");
+      if (r < 0) {  // a frame the decoder gave up on: skipped, the next ones still come
+        warn(in + ": cannot decode the video frame of the packet " + at_time(last_sent, ist) + " (" + av_error(r) +
+             "); skipped");
+        ++result.skipped;
+        return;
+      }
       if (options.max_frames >= 0 && next_index >= options.max_frames) {
         av_frame_unref(frame.get());
         input_done = true;
@@ -281,14 +444,31 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
       const int64_t start = ist->start_time != AV_NOPTS_VALUE ? ist->start_time : 0;
       const double seconds = ts == AV_NOPTS_VALUE ? double(next_index) * av_q2d(av_inv_q(ec->framerate))
                                                   : double(ts - start) * av_q2d(ist->time_base);
+      if (frame->width != ec->width || frame->height != ec->height) {
+        if (result.resized == 0)
+          warn(in + ": the video changes size " + at_time(ts, ist) + " (" + std::to_string(ec->width) + "x" +
+               std::to_string(ec->height) + " to " + std::to_string(frame->width) + "x" +
+               std::to_string(frame->height) + "); frames are scaled to the first size");
+        ++result.resized;
+      }
       ImageRGB8 rgb;
-      conv.to_rgb(frame.get(), rgb);
+      conv.to_rgb(frame.get(), rgb, ec->width, ec->height);
       FramePtr keep = new_frame();
       av_frame_move_ref(keep.get(), frame.get());
       originals[next_index] = std::move(keep);
-      editor.submit(std::move(rgb), next_index, seconds);
+      editor.submit(turn(std::move(rgb), dec.rotation), next_index, seconds);
       ++next_index;
       drain(false);
+    }
+  };
+  // A packet the decoder refuses (damaged data) is skipped, as ffmpeg does.
+  auto send = [&](const AVPacket* p) {
+    if (p) last_sent = p->pts != AV_NOPTS_VALUE ? p->pts : p->dts;
+    const int r = avcodec_send_packet(dec.codec.get(), p);
+    if (r < 0 && r != AVERROR_EOF) {
+      const int64_t ts = !p ? AV_NOPTS_VALUE : p->pts != AV_NOPTS_VALUE ? p->pts : p->dts;
+      warn(in + ": damaged video packet " + at_time(ts, ist) + " (" + av_error(r) + "); skipped");
+      ++result.skipped;
     }
   };
 
@@ -299,30 +479,54 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
     }
     const int r = av_read_frame(dec.fmt.get(), pkt.get());
     if (r == AVERROR_EOF) break;
-    check(r, in + ": reading");
-    if (pkt->stream_index == dec.stream) {
-      check(avcodec_send_packet(dec.codec.get(), pkt.get()), in + ": decoding");
+    if (r == AVERROR(EAGAIN)) continue;
+    if (r < 0) {  // what was read is kept: the file is finished as far as the input goes
+      result.read_error = av_error(r);
+      warn(in + ": read error after " + std::to_string(next_index) + " frames (" + result.read_error +
+           "); the rest of the input is lost, the output is finished there");
+      break;
+    }
+    const auto si = static_cast<size_t>(pkt->stream_index);
+    if (si >= map.size()) {
+      if (late_streams.insert(pkt->stream_index).second)
+        warn(in + ": stream " + std::to_string(pkt->stream_index) + " starts mid-file; not copied");
+      av_packet_unref(pkt.get());
+    } else if (pkt->stream_index == dec.stream) {
+      send(pkt.get());
       av_packet_unref(pkt.get());
       take_decoded();
-    } else if (map[pkt->stream_index] >= 0) {
-      AVStream* os = ofmt->streams[map[pkt->stream_index]];
-      av_packet_rescale_ts(pkt.get(), dec.fmt->streams[pkt->stream_index]->time_base, os->time_base);
+    } else if (map[si] >= 0) {
+      AVStream* os = ofmt->streams[map[si]];
+      av_packet_rescale_ts(pkt.get(), dec.fmt->streams[si]->time_base, os->time_base);
       pkt->stream_index = os->index;
       pkt->pos = -1;
-      check(av_interleaved_write_frame(ofmt.get(), pkt.get()), out + ": writing a copied stream");
+      const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+      const int w = av_interleaved_write_frame(ofmt.get(), pkt.get());
+      if (w == AVERROR(EINVAL)) {  // out-of-order timestamps: the packet is lost, the rest goes on
+        warn(in + ": packet of stream " + std::to_string(si) + " " + at_time(ts, os) + " cannot be written (" +
+             av_error(w) + "); dropped");
+      } else {
+        check(w, out + ": writing a copied stream");
+      }
     } else {
       av_packet_unref(pkt.get());
     }
   }
-  if (!result.interrupted) {
-    avcodec_send_packet(dec.codec.get(), nullptr);
+  if (!result.interrupted && !input_done) {
+    send(nullptr);
     take_decoded();
+    // take_decoded returns after a frame it could not decode: keep going until the end.
+    for (int64_t before = -1; before != result.skipped && !input_done;) {
+      before = result.skipped;
+      take_decoded();
+    }
   }
   editor.finish();
   drain(true);
   check(avcodec_send_frame(ec.get(), nullptr), out + ": flushing the encoder");
   write_encoded();
   check(av_write_trailer(ofmt.get()), out + ": writing the trailer");
+  check(avio_closep(&ofmt->pb), target + ": closing");
   result.frames = prog.frames_done;
   return result;
 }
@@ -342,7 +546,7 @@ std::vector<ImageRGB8> decode_frames(const std::string& in, int64_t step, int64_
       check(r, in + ": decoding");
       if (index++ % std::max<int64_t>(1, step) == 0 && static_cast<int64_t>(frames.size()) < max_frames) {
         frames.emplace_back();
-        conv.to_rgb(frame.get(), frames.back());
+        conv.to_rgb(frame.get(), frames.back(), frame->width, frame->height);
       }
       av_frame_unref(frame.get());
     }
@@ -358,6 +562,63 @@ std::vector<ImageRGB8> decode_frames(const std::string& in, int64_t step, int64_
   avcodec_send_packet(dec.codec.get(), nullptr);
   take();
   return frames;
+}
+
+std::vector<ImageRGB8> sample_frames(const std::string& in, int count, int64_t max_frames, double* fps) {
+  Decoder dec(in);
+  if (fps) *fps = av_q2d(av_guess_frame_rate(dec.fmt.get(), dec.st(), nullptr));
+  struct Kept {
+    int64_t index;
+    ImageRGB8 image;
+  };
+  std::vector<Kept> kept;
+  const size_t n = static_cast<size_t>(std::max(1, count));
+  int64_t stride = 1, index = 0;
+  bool done = false;
+  const int width = dec.codec->width, height = dec.codec->height;  // the decoder's change with the stream
+  Converter conv;
+  PacketPtr pkt(av_packet_alloc());
+  FramePtr frame = new_frame();
+  auto take = [&]() {
+    for (;;) {
+      const int r = avcodec_receive_frame(dec.codec.get(), frame.get());
+      if (r == AVERROR(EAGAIN) || r == AVERROR_EOF) return;
+      if (r < 0) return;  // damaged: skipped
+      if (max_frames >= 0 && index >= max_frames) {
+        done = true;
+        av_frame_unref(frame.get());
+        return;
+      }
+      if (index % stride == 0) {
+        ImageRGB8 rgb;
+        conv.to_rgb(frame.get(), rgb, width, height);
+        kept.push_back({index, turn(std::move(rgb), dec.rotation)});
+        if (kept.size() > 2 * n) {  // twice as many as needed: keep every other one, and from now on
+          std::vector<Kept> half;
+          for (auto& k : kept)
+            if (k.index % (2 * stride) == 0) half.push_back(std::move(k));
+          kept = std::move(half);
+          stride *= 2;
+        }
+      }
+      ++index;
+      av_frame_unref(frame.get());
+    }
+  };
+  while (!done) {
+    const int r = av_read_frame(dec.fmt.get(), pkt.get());
+    if (r < 0 && r != AVERROR(EAGAIN)) break;
+    if (r == 0 && pkt->stream_index == dec.stream) avcodec_send_packet(dec.codec.get(), pkt.get());
+    av_packet_unref(pkt.get());
+    take();
+  }
+  if (!done) {
+    avcodec_send_packet(dec.codec.get(), nullptr);
+    for (int i = 0; i < 64 && !done; ++i) take();  // past frames the decoder gave up on
+  }
+  std::vector<ImageRGB8> out;
+  for (size_t r = 0; r < std::min(n, kept.size()); ++r) out.push_back(std::move(kept[r * kept.size() / std::min(n, kept.size())].image));
+  return out;
 }
 
 }  // namespace micromotion::cli

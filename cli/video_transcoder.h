@@ -1,17 +1,34 @@
 // Video transcoding with libav*: decode a file's video stream to RGB frames, hand them to an
 // editor, encode the edited frames with the input's codec at comparable quality, and copy every
-// other stream (audio, subtitles) with its timestamps. Kept in the CLI: nothing in common/
-// includes FFmpeg headers.
+// other stream (audio, subtitles, data such as timecodes, attachments such as fonts) with its
+// timestamps, disposition, metadata and side data, plus chapters and container metadata. Kept
+// in the CLI: nothing in common/ includes FFmpeg headers.
 //
 // transcode(in, out, options, editor, stop, progress)
 //   requires: editor.submit / receive / finish set (receive returns frames in submission order).
-//   ensures:  `out` holds every decoded video frame with its original pts (the encoder's time
-//             base is the input stream's), the other streams copied packet by packet; a frame
+//             `out` names the output: its extension picks the container. The bytes go to
+//             options.write_path when set (render writes a temporary file beside OUT and renames
+//             it), else to `out`; the format must write one file (no image sequences).
+//   ensures:  the output holds every decodable video frame with its original pts (the encoder's
+//             time base is the input stream's), the other streams copied packet by packet; a frame
 //             the editor reports unchanged is encoded from the decoded frame itself (no colour
-//             round trip). When *stop becomes true, reading ends and the file is finished
-//             (encoder flushed, trailer written) so it stays playable.
+//             round trip); edited frames carry the decoded frame's properties (SAR, interlacing,
+//             colour tags, side data such as A53 captions and HDR10+).
+//             Orientation: the editor sees each frame as it is displayed (the input's display
+//             matrix applied, quarter turns only); the edit is turned back, the output keeps the
+//             stored orientation and the display matrix, so every player shows what it showed.
+//             Size: every frame reaches the editor and the encoder at the stream's first size (a
+//             resolution change mid-stream is scaled, as ffmpeg does); streams that appear after
+//             the start (MPEG-TS) are not copied (warned once each).
+//             Damage: a packet the decoder refuses or a frame it cannot decode is skipped with a
+//             warning naming its time (result.skipped); a read error ends the input early (the
+//             file is finished, result.read_error says why). An editor frame with `error` set is
+//             encoded unedited with a warning (result.failed_edits).
+//             When *stop becomes true, reading ends and the file is finished (encoder flushed,
+//             trailer written) so it stays playable.
 //   throws:   micromotion::Error naming the file and the libav error (unreadable input, no video
-//             stream, no encoder for the codec, ...).
+//             stream, no encoder for the codec, an encoder or write failure, ...). The partial
+//             output is left for the caller to remove.
 #pragma once
 
 #include <micromotion/image.h>
@@ -21,6 +38,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace micromotion::cli {
 
@@ -28,12 +46,14 @@ struct TranscodeOptions {
   std::string codec;    // "" : the input's codec
   int crf = -1;         // -1 : comparable to the input (x264/x265: 18; lossless inputs stay lossless)
   int64_t max_frames = -1;
+  std::string write_path;  // "" : write `out` itself
 };
 
 struct EditedFrame {
   int64_t index = 0;
   ImageRGB8 image;
   bool unchanged = false;
+  std::string error;  // not empty: the edit of this frame failed; the decoded frame is kept
 };
 
 struct FrameEditor {
@@ -49,6 +69,11 @@ struct TranscodeProgress {
 
 struct TranscodeResult {
   int64_t frames = 0;
+  int64_t skipped = 0;        // damaged packets / frames the decoder could not decode
+  int64_t failed_edits = 0;   // frames the editor failed on, kept unedited
+  int64_t resized = 0;        // frames scaled to the stream's first size
+  int rotation = 0;           // clockwise quarter-turn degrees applied for the editor (0, 90, 180, 270)
+  std::string read_error;     // not empty: the input ended early on this error
   bool interrupted = false;
   std::string video_codec;
   bool lossless = false;
@@ -58,7 +83,14 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
                           FrameEditor& editor, const std::atomic<bool>* stop,
                           const std::function<void(const TranscodeProgress&)>& progress);
 
-// Decodes up to max_frames video frames (every `step`-th) of a file as RGB (for --preview).
+// Decodes up to max_frames video frames (every `step`-th) of a file as RGB, as stored (for
+// `evaluate`, which compares two files frame by frame; it holds them all).
 std::vector<ImageRGB8> decode_frames(const std::string& in, int64_t step, int64_t max_frames, double* fps);
+
+// For --preview: `count` frames spread over the first `max_frames` (< 0: all) video frames of a
+// file, as displayed (display matrix applied), in RGB. One decoding pass; at most 2 * count + 1
+// frames are held at any time (the stride between kept frames doubles as the clip turns out
+// longer), so memory does not grow with the clip. Damaged frames are skipped.
+std::vector<ImageRGB8> sample_frames(const std::string& in, int count, int64_t max_frames, double* fps);
 
 }  // namespace micromotion::cli

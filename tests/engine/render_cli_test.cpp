@@ -2,6 +2,7 @@
 // ffmpeg / ffprobe (the command-line tools) to make inputs and to read outputs back.
 #include "engine/engine_test_support.h"
 
+#include "cli/render_test_support.h"
 #include "test_support.h"
 
 #include <micromotion/motion.h>
@@ -116,20 +117,273 @@ TEST(RenderCli, LossyInputKeepsItsCodecAndFrameCount) {
   EXPECT_EQ(probe(out, "-select_streams v -count_frames -show_entries stream=nb_read_frames"), "3\n");
 }
 
-TEST(RenderCli, InterruptFinishesAPlayableFile) {
-  const auto dir = mmtest::temp_dir("render_interrupt");
-  const fs::path in = facetest::data("clips/pan_zoom/clip.mp4"), out = dir / "out.mp4";
-  // SIGINT once the progress line shows a finished frame: the rest of the clip is not read.
-  const fs::path log = dir / "log.txt";
-  const auto r = mmtest::run("(" + mmtest::cli() + " render " + q(in) + " " + q(out) + " --anchor smile --iters 1 --models " +
-                             q(enginetest::test_models()) + " 2> " + q(log) + " & pid=$!; " +
-                             "for i in $(seq 1200); do grep -q 'frame [1-9]' " + q(log) + " && break; sleep 0.1; done; " +
-                             "kill -INT $pid; wait $pid; echo status=$?)");
-  EXPECT_NE(r.output.find("status=0"), std::string::npos) << r.output << mmtest::read_file(log);
-  EXPECT_NE(r.output.find("interrupted"), std::string::npos) << r.output;
-  const std::string n = probe(out, "-select_streams v -count_frames -show_entries stream=nb_read_frames");
-  EXPECT_GE(std::atoi(n.c_str()), 1) << n;
-  EXPECT_LT(std::atoi(n.c_str()), 60) << n;
+// SIGINT or SIGTERM once the progress line shows a finished frame: the rest of the clip is not
+// read, the file is finished and renamed into place, nothing else is left.
+TEST(RenderCli, InterruptWhileRenderingFinishesAPlayableFile) {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const auto dir = mmtest::temp_dir("render_interrupt_" + std::to_string(sig));
+    const fs::path in = facetest::data("clips/pan_zoom/clip.mp4"), out = dir / "out.mp4";
+    const auto child = rendertest::spawn({mmtest::cli(), "render", in.string(), out.string(), "--anchor", "smile",
+                                          "--iters", "1", "--models", enginetest::test_models().string()},
+                                         dir / "log.txt");
+    const bool started = rendertest::wait_for_log(child, "\rframe ", 300);
+    kill(child.pid, sig);
+    const auto e = rendertest::wait(child);
+    const std::string log = mmtest::read_file(dir / "log.txt");
+    ASSERT_TRUE(started) << log;
+    EXPECT_FALSE(e.signaled) << log;
+    EXPECT_EQ(e.code, 0) << log;
+    EXPECT_NE(log.find("interrupted: file finished early"), std::string::npos) << log;
+    const int n = rendertest::decoded_frames(out);
+    EXPECT_GE(n, 1);
+    EXPECT_LT(n, 60);
+    EXPECT_EQ(rendertest::names_in(dir), (std::vector<std::string>{"log.txt", "out.mp4"}));
+  }
+}
+
+// The output is never the input, by any name; the input is untouched, nothing is written.
+TEST(RenderCli, RefusesToWriteOverItsInput) {
+  const auto dir = mmtest::temp_dir("render_in_place");
+  const fs::path in = make_clip(dir);
+  const std::string before = mmtest::read_file(in);
+  fs::create_hard_link(in, dir / "hard.mkv");
+  fs::create_symlink(in, dir / "soft.mkv");
+  const auto names = rendertest::names_in(dir);
+  const std::string tail = " --anchor smile --overwrite --models " + q(enginetest::test_models());
+  for (const std::string& out : std::vector<std::string>{q(in), "./in.mkv", "hard.mkv", "soft.mkv", q(dir / "." / "in.mkv")}) {
+    const auto r = mmtest::run("cd " + q(dir) + " && " + mmtest::cli() + " render in.mkv " + out + tail);
+    EXPECT_NE(r.status, 0) << out;
+    EXPECT_NE(r.output.find("is the input in.mkv itself; render never writes over its input"), std::string::npos)
+        << out << ": " << r.output;
+    EXPECT_TRUE(mmtest::read_file(in) == before) << out << ": the input changed";
+    EXPECT_EQ(rendertest::names_in(dir), names) << out;
+  }
+}
+
+TEST(RenderCli, AnExistingOutputIsReplacedOnlyWithOverwrite) {
+  const auto dir = mmtest::temp_dir("render_overwrite");
+  const fs::path in = make_clip(dir), out = dir / "out.mkv";
+  mmtest::write_file(out, "precious");
+  const std::string base = mmtest::cli() + " render " + q(in) + " " + q(out) + " --anchor smile --frames 2 --iters 1 "
+                           "--quiet --models " + q(enginetest::test_models());
+  auto r = mmtest::run(base);
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("OUT " + out.string() + " exists; pass --overwrite (-y) to replace it"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(mmtest::read_file(out), "precious");
+  for (const char* flag : {" --overwrite", " -y"}) {
+    mmtest::write_file(out, "precious");
+    r = mmtest::run(base + flag);
+    EXPECT_EQ(r.status, 0) << flag << ": " << r.output;
+    EXPECT_EQ(rendertest::decoded_frames(out), 2) << flag;
+    EXPECT_EQ(rendertest::names_in(dir), (std::vector<std::string>{"in.mkv", "out.mkv"})) << flag;
+  }
+}
+
+// Any error, before or after the output is opened: OUT is as it was (absent, or the old file),
+// and the temporary file beside it is gone.
+TEST(RenderCli, AFailedRenderLeavesTheOutputAsItWas) {
+  const auto dir = mmtest::temp_dir("render_atomic");
+  const fs::path in = make_clip(dir), empty_models = dir / "no-models";  // the directions, no networks
+  fs::create_directories(empty_models);
+  fs::create_directory_symlink(enginetest::test_models() / "directions", empty_models / "directions");
+  const std::string models = " --models " + q(enginetest::test_models());
+  struct Case {
+    std::string out, args, message;
+  };
+  const std::vector<Case> cases = {
+      {"out.mkv", " --anchor frown" + models, "unknown micromotion 'frown'"},
+      {"out.mkv", " --anchor smile --models " + q(empty_models), "model file 'restyle_psp_ffhq_encode.pt' not found"},
+      // WAV takes no video: the muxer refuses the header once the temporary file is open.
+      {"out.wav", " --anchor smile" + models, "cannot write the header"},
+      {"out.mkv", " --anchor smile --codec no-such-encoder" + models, "--codec no-such-encoder"},
+  };
+  for (const auto& c : cases) {
+    for (const bool existed : {false, true}) {
+      const fs::path out = dir / c.out;
+      fs::remove(out);
+      if (existed) mmtest::write_file(out, "precious");
+      const auto names = rendertest::names_in(dir);
+      const auto r = mmtest::run(mmtest::cli() + " render " + q(in) + " " + q(out) + " -y --quiet" + c.args);
+      EXPECT_NE(r.status, 0) << c.args;
+      EXPECT_NE(r.output.find(c.message), std::string::npos) << c.args << ": " << r.output;
+      EXPECT_EQ(rendertest::names_in(dir), names) << c.args << ": a file was left behind";
+      if (existed) {
+        EXPECT_EQ(mmtest::read_file(out), "precious") << c.args;
+      } else {
+        EXPECT_FALSE(fs::exists(out)) << c.args;
+      }
+    }
+  }
+}
+
+// Whether a process has a model file (.pt, .dat, a direction) open or mapped: it is loading.
+bool loading_models(pid_t pid) {
+  const std::string proc = "/proc/" + std::to_string(pid);
+  auto is_model = [](const std::string& p) {
+    return p.find("test-models") != std::string::npos || p.find("testdata/models") != std::string::npos;
+  };
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(proc + "/fd", ec)) {
+    const fs::path t = fs::read_symlink(e.path(), ec);
+    if (!ec && is_model(t.string())) return true;
+  }
+  std::ifstream maps(proc + "/maps");
+  for (std::string line; std::getline(maps, line);)
+    if (is_model(line)) return true;
+  return false;
+}
+
+// The signal lands while the models load, checked, not hoped: the renderer is stopped
+// (SIGSTOP) the moment it has a model file open, the signal is sent only if it still has one
+// open while stopped, then it continues. An attempt that misses the window is repeated.
+TEST(RenderCli, InterruptWhileLoadingModelsLeavesNothing) {
+  for (const int sig : {SIGINT, SIGTERM}) {
+    const auto dir = mmtest::temp_dir("render_interrupt_load_" + std::to_string(sig));
+    const fs::path in = make_clip(dir), out = dir / "out.mkv";
+    bool landed = false;
+    rendertest::Exit e;
+    for (int attempt = 0; attempt < 10 && !landed; ++attempt) {
+      const auto child = rendertest::spawn({mmtest::cli(), "render", in.string(), out.string(), "--anchor", "smile",
+                                            "--models", enginetest::test_models().string()},
+                                           dir / "log.txt");
+      for (int i = 0; i < 200000 && !landed; ++i) {
+        siginfo_t info{};
+        if (waitid(P_PID, static_cast<id_t>(child.pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == child.pid)
+          break;
+        if (!loading_models(child.pid)) continue;
+        kill(child.pid, SIGSTOP);
+        waitid(P_PID, static_cast<id_t>(child.pid), &info, WSTOPPED);
+        if (loading_models(child.pid)) {
+          kill(child.pid, sig);
+          landed = true;
+        }
+        kill(child.pid, SIGCONT);
+      }
+      if (!landed) kill(child.pid, SIGKILL);
+      e = rendertest::wait(child);
+      if (!landed)  // a missed attempt, killed: clear what it left for the next one
+        for (const auto& name : rendertest::names_in(dir))
+          if (name != "in.mkv") fs::remove(dir / name);
+    }
+    ASSERT_TRUE(landed) << "never caught the renderer loading its models";
+    const std::string log = mmtest::read_file(dir / "log.txt");
+    EXPECT_FALSE(e.signaled) << log;
+    EXPECT_EQ(e.code, 128 + sig) << log;
+    EXPECT_NE(log.find("interrupted; the output was not written"), std::string::npos) << log;
+    EXPECT_EQ(rendertest::names_in(dir), (std::vector<std::string>{"in.mkv", "log.txt"}));
+  }
+}
+
+// A phone clip (stored sideways, a display matrix turns it upright): the detector finds the
+// faces only in the upright picture, and players show the edit on the faces.
+TEST(RenderCli, PhoneVideoIsEditedAsDisplayed) {
+  const auto dir = mmtest::temp_dir("render_phone");
+  const fs::path src = facetest::data("clips/gaps/0000.png").parent_path();
+  const fs::path stored = rendertest::ffmpeg("-framerate 25 -start_number 6 -i " + q(src / "%04d.png") +
+                                                 " -frames:v 2 -vf transpose=clock -c:v libx264 -pix_fmt yuv420p -crf 12",
+                                             dir / "stored.mp4");
+  const fs::path phone = rendertest::ffmpeg("-i " + q(stored) + " -c copy -metadata:s:v:0 rotate=90", dir / "phone.mp4");
+  const std::string log = render(phone, dir / "out.mp4", "--anchor smile --strength 8");
+  EXPECT_NE(log.find("2 frames (libx264), faces edited in 2,"), std::string::npos) << log;
+  EXPECT_NE(log.find("edited as displayed (turned 270 degrees)"), std::string::npos) << log;
+  // The same picture without its matrix: sideways faces are not found, nothing is edited.
+  const std::string sideways = render(stored, dir / "sideways.mp4", "--anchor smile");
+  EXPECT_NE(sideways.find("faces edited in 0,"), std::string::npos) << sideways;
+  EXPECT_EQ(rendertest::probe(dir / "out.mp4", "-select_streams v -show_entries stream=width,height:stream_side_data"),
+            rendertest::probe(phone, "-select_streams v -show_entries stream=width,height:stream_side_data"));
+  const auto a = frames_of(phone, dir / "a"), b = frames_of(dir / "out.mp4", dir / "b");  // autorotated by ffmpeg
+  ASSERT_EQ(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  ASSERT_EQ(b[0].width(), 300);
+  ASSERT_EQ(b[0].height(), 360);
+  const auto boxes = enginetest::face_regions(a[0]);
+  ASSERT_FALSE(boxes.empty());
+  const auto c = enginetest::compare(a[0], b[0], boxes);
+  EXPECT_GT(c.max_diff, 40) << "the face was not edited";
+}
+
+// Lossy YUV in, lossy YUV out: the face changes, the rest stays within the codec's error.
+TEST(RenderCli, LossyYuvInputIsEditedOnlyInTheFace) {
+  const auto dir = mmtest::temp_dir("render_yuv");
+  const fs::path src = facetest::data("clips/gaps/0000.png").parent_path();
+  const fs::path in = rendertest::ffmpeg("-framerate 25 -start_number 6 -i " + q(src / "%04d.png") +
+                                             " -frames:v 3 -c:v libx264 -pix_fmt yuv420p -crf 16",
+                                         dir / "in.mp4");
+  const std::string log = render(in, dir / "out.mp4", "--anchor smile --strength 8");
+  EXPECT_NE(log.find("3 frames (libx264), faces edited in 3,"), std::string::npos) << log;
+  EXPECT_EQ(probe(dir / "out.mp4", "-select_streams v -show_entries stream=codec_name,pix_fmt,width,height"),
+            "h264,300,360,yuv420p\n");
+  const auto a = frames_of(in, dir / "a"), b = frames_of(dir / "out.mp4", dir / "b");
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) {
+    const auto boxes = enginetest::face_regions(a[i]);
+    ASSERT_FALSE(boxes.empty()) << "frame " << i;
+    const auto c = enginetest::compare(a[i], b[i], boxes);
+    EXPECT_GT(c.max_diff, 40) << "frame " << i << ": the face was not edited";
+    // Outside the faces: only re-encoding error (crf 18 over crf 16), never the edit.
+    long n = 0, large = 0;
+    double sum = 0;
+    for (int y = 0; y < a[i].height(); ++y)
+      for (int x = 0; x < a[i].width(); ++x) {
+        bool inside = false;
+        for (const auto& bx : boxes) inside = inside || (x >= bx[0] && x < bx[2] && y >= bx[1] && y < bx[3]);
+        if (inside) continue;
+        for (int ch = 0; ch < 3; ++ch) {
+          const int d = std::abs(a[i].pixel(x, y)[ch] - b[i].pixel(x, y)[ch]);
+          sum += d;
+          large += d > 24;
+          ++n;
+        }
+      }
+    ASSERT_GT(n, 0);
+    EXPECT_LT(sum / n, 2.0) << "frame " << i << ": mean change outside the faces";
+    EXPECT_LT(static_cast<double>(large) / n, 0.005) << "frame " << i << ": large changes outside the faces";
+  }
+}
+
+// Damaged input and a size change mid-stream, through the CLI with the engine.
+TEST(RenderCli, DamagedAndResizingClipsRenderWithASummary) {
+  const auto dir = mmtest::temp_dir("render_damaged");
+  const fs::path src = facetest::data("clips/gaps/0000.png").parent_path();
+  const std::string photos = "-framerate 25 -start_number 10 -i " + q(src / "%04d.png");  // no faces: fast
+  const fs::path damaged = rendertest::ffmpeg(photos + " -frames:v 8 -c:v mjpeg -q:v 3", dir / "in.mkv");
+  rendertest::scribble_at_marker(damaged, "\xff\xd8\xff", 4, 400);  // the frame at 0.160 s
+  std::string log = render(damaged, dir / "out.mkv", "--anchor smile");
+  EXPECT_NE(log.find("in.mkv: damaged video packet at 0.160 s ("), std::string::npos) << log;
+  EXPECT_NE(log.find("wrote " + (dir / "out.mkv").string() + ": 7 frames (mjpeg), faces edited in 0,"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find(", 1 damaged frames skipped"), std::string::npos) << log;
+  const fs::path a = rendertest::ffmpeg(photos + " -frames:v 2 -vf scale=160:192 -c:v libx264 -pix_fmt yuv420p", dir / "a.ts");
+  const fs::path b = rendertest::ffmpeg(photos + " -frames:v 2 -c:v libx264 -pix_fmt yuv420p -output_ts_offset 0.08",
+                                        dir / "b.ts");
+  mmtest::write_file(dir / "in.ts", mmtest::read_file(a) + mmtest::read_file(b));
+  log = render(dir / "in.ts", dir / "out.ts", "--anchor smile");
+  EXPECT_NE(log.find("4 frames (libx264), faces edited in 0, micromotion 'smile'"), std::string::npos) << log;
+  EXPECT_NE(log.find("2 frames scaled to the first size"), std::string::npos) << log;
+  EXPECT_EQ(rendertest::decoded_frames(dir / "out.ts"), 4);
+}
+
+// --preview decodes in one pass and holds only the frames it shows: the peak memory of a
+// 2000-frame clip is that of a 10-frame one (all 2000 frames as RGB would be 460 MB more).
+TEST(RenderCli, PreviewOfALongClipHoldsOnlyItsRows) {
+  const auto dir = mmtest::temp_dir("render_preview_memory");
+  const std::string args = "-f lavfi -i testsrc=size=320x240:rate=25 -c:v libx264 -preset ultrafast -pix_fmt yuv420p";
+  const fs::path shortc = rendertest::ffmpeg(args + " -frames:v 10", dir / "short.mp4");
+  const fs::path longc = rendertest::ffmpeg(args + " -frames:v 2000", dir / "long.mp4");
+  long rss[2] = {0, 0};
+  int i = 0;
+  for (const fs::path& in : {shortc, longc}) {
+    const auto e = rendertest::run_child({mmtest::cli(), "render", in.string(), "--preview",
+                                          (dir / (in.stem().string() + ".png")).string(), "--anchor", "smile", "--iters",
+                                          "1", "--models", enginetest::test_models().string()},
+                                         dir / "log.txt");
+    ASSERT_EQ(e.code, 0) << mmtest::read_file(dir / "log.txt");
+    EXPECT_NE(mmtest::read_file(dir / "log.txt").find("4 frames x strengths"), std::string::npos);
+    rss[i++] = e.max_rss_kb;
+  }
+  std::printf("preview peak RSS: %ld KB (10 frames), %ld KB (2000 frames)\n", rss[0], rss[1]);
+  EXPECT_LT(rss[1] - rss[0], 64 * 1024) << "peak RSS " << rss[0] << " KB (10 frames) vs " << rss[1] << " KB (2000 frames)";
 }
 
 TEST(RenderCli, PreviewWritesAContactSheet) {
