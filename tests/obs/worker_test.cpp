@@ -161,7 +161,7 @@ std::shared_ptr<const mmobs::FrameBuf> run_worker(const mmobs::FrameBuf& frame, 
   auto buf = std::make_unique<mmobs::FrameBuf>(frame);
   buf->submitted_ns = mmobs::Worker::clock_ns();
   worker->submit(std::move(buf));
-  EXPECT_TRUE(wait_until([&] { const auto s = worker->stats(); return s.processed + s.failed >= 1; }, 300));
+  EXPECT_TRUE(wait_until([&] { const auto s = worker->stats(); return s.processed + s.failed >= 1; }, 600));
   const mmobs::Result r = worker->latest();
   *stats = worker->stats();
   worker->retire();
@@ -339,7 +339,7 @@ TEST(ObsWorkerFailure, FailedFrameDropsTheHeldResult) {
   auto worker = mmobs::Worker::start("worker_test", config());
   ASSERT_TRUE(wait_until([&] { return worker->wants_frame(); }, 60));
   worker->submit(std::make_unique<mmobs::FrameBuf>(good));
-  ASSERT_TRUE(wait_until([&] { return worker->stats().processed == 1 && worker->wants_frame(); }, 300))
+  ASSERT_TRUE(wait_until([&] { return worker->stats().processed == 1 && worker->wants_frame(); }, 600))
       << worker->stats().error;
   const mmobs::Result held = worker->latest();
   ASSERT_NE(held.frame, nullptr);
@@ -359,7 +359,7 @@ TEST(ObsWorkerFailure, FailedFrameDropsTheHeldResult) {
 
   // The next good frame is edited and held again.
   worker->submit(std::make_unique<mmobs::FrameBuf>(good));
-  ASSERT_TRUE(wait_until([&] { return worker->stats().processed == 2; }, 300)) << worker->stats().error;
+  ASSERT_TRUE(wait_until([&] { return worker->stats().processed == 2; }, 600)) << worker->stats().error;
   EXPECT_NE(worker->latest().frame, nullptr);
   worker->retire();
   mmobs::Worker::join_all_retired();
