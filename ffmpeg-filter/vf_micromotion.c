@@ -25,6 +25,7 @@
 #include "libavutil/avassert.h"
 #include "libavutil/eval.h"
 #include "libavutil/imgutils.h"
+#include "libavutil/intreadwrite.h"
 #include "libavutil/internal.h"
 #include "libavutil/mem.h"
 #include "libavutil/opt.h"
@@ -92,7 +93,7 @@ typedef struct MicromotionContext {
     int to_rgb_colorspace, to_rgb_range;
     int rgb_linesize;
     uint8_t *changed;               ///< per-pixel "the engine changed it" map, w*h
-    uint16_t *line_a, *line_b;      ///< one line of one component, for the masked merge
+    uint16_t *line_a;               ///< one line of one component, for the masked merge
 
     Pending queue[MAX_PENDING];     ///< ring buffer, oldest at head
     int head, count;
@@ -237,11 +238,9 @@ static int config_input(AVFilterLink *inlink)
     s->rgb_linesize = FFALIGN(3 * w, 64);
     av_freep(&s->changed);
     av_freep(&s->line_a);
-    av_freep(&s->line_b);
     s->changed = av_malloc((size_t)w * h);
     s->line_a = av_malloc_array(w, sizeof(*s->line_a));
-    s->line_b = av_malloc_array(w, sizeof(*s->line_b));
-    if (!s->changed || !s->line_a || !s->line_b)
+    if (!s->changed || !s->line_a)
         return AVERROR(ENOMEM);
     return 0;
 }
@@ -365,20 +364,24 @@ static int write_back(AVFilterContext *ctx, Pending *p, const int box_in[4])
         const int csw = chroma ? sw : 0, csh = chroma ? sh : 0;
         const int cx0 = x0 >> csw, cy0 = y0 >> csh;
         const int cw = AV_CEIL_RSHIFT(x1, csw) - cx0, ch = AV_CEIL_RSHIFT(y1, csh) - cy0;
+        const AVComponentDescriptor comp = desc->comp[c];
         if (has_alpha && c == desc->nb_components - 1)
             continue;   /* alpha is never the engine's */
         for (int y = 0; y < ch; y++) {
-            int any = 0;
+            uint8_t *row = out->data[comp.plane] + (ptrdiff_t)(cy0 + y) * out->linesize[comp.plane] + comp.offset;
             av_read_image_line2(s->line_a, (const uint8_t **)tmp->data, tmp->linesize, desc, 0, y, c, cw, 0, 2);
-            av_read_image_line2(s->line_b, (const uint8_t **)out->data, out->linesize, desc, cx0, cy0 + y, c, cw, 0, 2);
+            /* Stored sample by sample: av_write_image_line2 ORs values into the bytes already
+             * there (it is meant for cleared buffers), which mixed the old and new samples. Every
+             * listed format has byte-aligned components: 8 bits, or 16 little-endian (10-bit). */
             for (int x = 0; x < cw; x++) {
-                if (block_changed(s, w, h, cx0 + x, cy0 + y, csw, csh)) {
-                    s->line_b[x] = s->line_a[x];
-                    any = 1;
-                }
+                uint8_t *q = row + (ptrdiff_t)(cx0 + x) * comp.step;
+                if (!block_changed(s, w, h, cx0 + x, cy0 + y, csw, csh))
+                    continue;
+                if (comp.depth <= 8)
+                    *q = (uint8_t)s->line_a[x];
+                else
+                    AV_WL16(q, s->line_a[x]);
             }
-            if (any)   /* rows of the region without a change are not written at all */
-                av_write_image_line2(s->line_b, out->data, out->linesize, desc, cx0, cy0 + y, c, cw, 2);
         }
     }
     ret = 0;
@@ -411,6 +414,19 @@ static int take(AVFilterContext *ctx, AVFrame *in)
     double strength;
     int64_t start;
     int ret;
+
+    /* Every buffer here was sized for the link (config_input). A frame of another size or format
+     * reaches the filter when the graph is not reconfigured for it (ffmpeg -reinit_filter 0):
+     * refused, never read or written out of bounds. */
+    if (in->width != inlink->w || in->height != inlink->h || in->format != inlink->format) {
+        av_log(ctx, AV_LOG_ERROR, "Frame %d is %dx%d %s but the filter was configured for %dx%d %s; "
+               "a size or format change needs the graph reconfigured (do not use -reinit_filter 0) "
+               "or a scale filter before micromotion.\n", (int)s->frame_number, in->width, in->height,
+               av_get_pix_fmt_name(in->format) ? av_get_pix_fmt_name(in->format) : "(unknown format)",
+               inlink->w, inlink->h, av_get_pix_fmt_name(inlink->format));
+        av_frame_free(&in);
+        return AVERROR(EINVAL);
+    }
 
     memset(p, 0, sizeof(*p));
     p->in = in;
@@ -653,7 +669,6 @@ static av_cold void uninit(AVFilterContext *ctx)
     s->to_rgb = s->from_rgb = NULL;
     av_freep(&s->changed);
     av_freep(&s->line_a);
-    av_freep(&s->line_b);
 }
 
 static const AVFilterPad micromotion_inputs[] = {

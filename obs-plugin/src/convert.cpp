@@ -148,13 +148,18 @@ void copy_out(const FrameBuf& src, uint8_t* const data[], const uint32_t linesiz
   }
 }
 
+namespace {
+// The stored row of picture row y (and back): the same unless the frame is stored bottom-up.
+int stored_row(const FrameBuf& f, int y) { return f.flip ? int(f.height) - 1 - y : y; }
+}  // namespace
+
 void to_rgba(const FrameBuf& f, std::vector<uint8_t>& rgba) {
   const int w = int(f.width), h = int(f.height);
   rgba.assign(size_t(w) * h * 4, 255);
   RgbLayout rl;
   if (rgb_layout(f.format, rl)) {
     for (int y = 0; y < h; ++y) {
-      const uint8_t* s = f.plane[0].data() + size_t(y) * f.linesize[0];
+      const uint8_t* s = f.plane[0].data() + size_t(stored_row(f, y)) * f.linesize[0];
       uint8_t* d = rgba.data() + size_t(y) * w * 4;
       for (int x = 0; x < w; ++x, s += rl.bytes, d += 4) {
         d[0] = s[rl.r];
@@ -169,9 +174,10 @@ void to_rgba(const FrameBuf& f, std::vector<uint8_t>& rgba) {
   if (!yuv_layout(f.format, l)) return;
   const YuvToRgb conv(f);
   for (int y = 0; y < h; ++y) {
+    const int sy = stored_row(f, y);
     const uint8_t* row[3];
     for (int k = 0; k < 3; ++k)
-      row[k] = f.plane[l.plane[k]].data() + size_t(k == 0 ? y : (y >> l.sy)) * f.linesize[l.plane[k]] + l.offset[k];
+      row[k] = f.plane[l.plane[k]].data() + size_t(k == 0 ? sy : (sy >> l.sy)) * f.linesize[l.plane[k]] + l.offset[k];
     uint8_t* d = rgba.data() + size_t(y) * w * 4;
     for (int x = 0; x < w; ++x, d += 4) {
       const int cx = x >> l.sx;
@@ -182,8 +188,10 @@ void to_rgba(const FrameBuf& f, std::vector<uint8_t>& rgba) {
 
 long write_back(FrameBuf& f, const std::vector<uint8_t>& original, const std::vector<uint8_t>& edited) {
   const int w = int(f.width), h = int(f.height);
+  // x, y below are stored positions; original and edited are upright.
+  auto at = [&](int x, int y) { return (size_t(stored_row(f, y)) * w + x) * 4; };
   auto changed = [&](int x, int y) {
-    const size_t i = (size_t(y) * w + x) * 4;
+    const size_t i = at(x, y);
     return std::memcmp(&original[i], &edited[i], 4) != 0;
   };
   long count = 0;
@@ -193,7 +201,7 @@ long write_back(FrameBuf& f, const std::vector<uint8_t>& original, const std::ve
       uint8_t* d = f.plane[0].data() + size_t(y) * f.linesize[0];
       for (int x = 0; x < w; ++x, d += rl.bytes) {
         if (!changed(x, y)) continue;
-        const uint8_t* s = &edited[(size_t(y) * w + x) * 4];
+        const uint8_t* s = &edited[at(x, y)];
         d[rl.r] = s[0];
         d[rl.g] = s[1];
         d[rl.b] = s[2];
@@ -212,7 +220,7 @@ long write_back(FrameBuf& f, const std::vector<uint8_t>& original, const std::ve
     for (int x = 0; x < w; ++x) {
       if (!changed(x, y)) continue;
       double yuv[3];
-      conv(&edited[(size_t(y) * w + x) * 4], yuv);
+      conv(&edited[at(x, y)], yuv);
       row[x * l.step[0]] = clamp_byte(yuv[0]);
       ++count;
     }
@@ -239,7 +247,7 @@ long write_back(FrameBuf& f, const std::vector<uint8_t>& original, const std::ve
           const int x = cx * bw + dx;
           if (x >= w) break;
           double yuv[3];
-          conv(&edited[(size_t(y) * w + x) * 4], yuv);
+          conv(&edited[at(x, y)], yuv);
           su += yuv[1];
           sv += yuv[2];
           ++n;
@@ -250,6 +258,17 @@ long write_back(FrameBuf& f, const std::vector<uint8_t>& original, const std::ve
     }
   }
   return count;
+}
+
+bool same_picture_kind(const FrameBuf& a, const FrameBuf& b) {
+  return a.format == b.format && a.width == b.width && a.height == b.height && a.flip == b.flip &&
+         a.full_range == b.full_range && std::equal(a.color_matrix, a.color_matrix + 16, b.color_matrix) &&
+         std::equal(a.range_min, a.range_min + 3, b.range_min) && std::equal(a.range_max, a.range_max + 3, b.range_max);
+}
+
+bool should_paste(const FrameBuf& live, const FrameBuf* result, uint64_t seq, bool hold_last,
+                  uint64_t last_shown_seq) {
+  return result && same_picture_kind(live, *result) && (hold_last || seq != last_shown_seq);
 }
 
 }  // namespace mmobs

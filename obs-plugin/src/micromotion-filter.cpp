@@ -2,13 +2,15 @@
 //
 // filter_video runs on OBS's video thread and never waits for the engine: it copies the frame
 // to the worker when the worker is idle (latest frame wins) and overwrites the frame with the
-// newest edited one (same source, same format), or leaves it as is while none exists.
+// newest edited one (same format, size, row order, range and matrix: should_paste), or leaves it
+// as is while none exists (also after a failed frame: the live frame, never an older edit).
 #include "worker.hpp"
 
 #include <micromotion/micromotion.h>
 #include <obs-module.h>
 #include <util/platform.h>
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -202,8 +204,17 @@ obs_properties_t* mm_get_properties(void* data) {
   return props;
 }
 
-bool same_shape(const obs_source_frame* frame, const mmobs::FrameBuf& r) {
-  return int(frame->format) == r.format && frame->width == r.width && frame->height == r.height;
+// A frame's properties that decide how its bytes read as a picture (no planes).
+void describe(mmobs::FrameBuf& buf, const obs_source_frame* frame) {
+  buf.format = int(frame->format);
+  buf.width = frame->width;
+  buf.height = frame->height;
+  std::copy(frame->color_matrix, frame->color_matrix + 16, buf.color_matrix);
+  std::copy(frame->color_range_min, frame->color_range_min + 3, buf.range_min);
+  std::copy(frame->color_range_max, frame->color_range_max + 3, buf.range_max);
+  buf.full_range = frame->full_range;
+  buf.flip = frame->flip;
+  buf.timestamp = frame->timestamp;
 }
 
 obs_source_frame* filter_frame(Filter* f, obs_source_frame* frame);
@@ -235,16 +246,14 @@ obs_source_frame* filter_frame(Filter* f, obs_source_frame* frame) {
   if (f->frames++ % uint64_t(f->every_n.load()) == 0 && f->worker->wants_frame()) {
     auto buf = std::make_unique<mmobs::FrameBuf>();
     mmobs::copy_in(*buf, frame->format, frame->width, frame->height, frame->data, frame->linesize);
-    std::copy(frame->color_matrix, frame->color_matrix + 16, buf->color_matrix);
-    std::copy(frame->color_range_min, frame->color_range_min + 3, buf->range_min);
-    std::copy(frame->color_range_max, frame->color_range_max + 3, buf->range_max);
-    buf->full_range = frame->full_range;
-    buf->timestamp = frame->timestamp;
+    describe(*buf, frame);
     buf->submitted_ns = Worker::clock_ns();
     f->worker->submit(std::move(buf));
   }
   const mmobs::Result r = f->worker->latest();
-  if (r.frame && same_shape(frame, *r.frame) && (f->hold_last.load() || r.seq != f->last_shown_seq)) {
+  mmobs::FrameBuf live;
+  describe(live, frame);
+  if (mmobs::should_paste(live, r.frame.get(), r.seq, f->hold_last.load(), f->last_shown_seq)) {
     mmobs::copy_out(*r.frame, frame->data, frame->linesize);
     f->last_shown_seq = r.seq;
   }

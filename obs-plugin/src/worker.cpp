@@ -241,6 +241,9 @@ void Worker::run() {
         blog(LOG_WARNING, "[micromotion] '%s': a frame failed, shown unedited: %s", label_.c_str(), err.c_str());
       stats_.error = err;
       ++stats_.failed;
+      // The newest result is older than this frame: holding it would show a stale face over the
+      // live picture (and for as long as frames keep failing). Show the live frame instead.
+      result_ = Result{nullptr, result_.seq};
       continue;
     }
     write_back(*frame, original, edited);

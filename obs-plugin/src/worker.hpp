@@ -44,7 +44,8 @@ struct Config {
 };
 
 struct Result {
-  std::shared_ptr<const FrameBuf> frame;  // the edited frame, in the source's format
+  std::shared_ptr<const FrameBuf> frame;  // the edited frame, in the source's format; null: none
+                                          // yet, or the newest frame failed (show the live one)
   uint64_t seq = 0;                       // 1, 2, ... per finished frame
 };
 

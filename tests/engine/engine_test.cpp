@@ -5,6 +5,7 @@
 #include <micromotion/error.h>
 #include <micromotion/face_tracker.h>
 #include <micromotion/ffhq_align.h>
+#include <micromotion/model_paths.h>
 #include <micromotion/motion.h>
 
 #include <ATen/ATen.h>
@@ -12,7 +13,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
+#include <vector>
 
 namespace {
 
@@ -150,21 +153,40 @@ TEST(Engine, BadInputsAreClearErrors) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("direction of the wrong shape"), std::string::npos) << e.what();
   }
-  EngineOptions o = options();
-  o.models_dir = facetest::temp_dir("engine_no_models").string();
-  o.encoder = "e4e";
-  const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
-  setenv("MICROMOTION_MODELS", o.models_dir.c_str(), 1);
-  setenv("HOME", o.models_dir.c_str(), 1);
+  // A missing encoder: the lookup searches exactly the named directories (the system one,
+  // /usr/share/micromotion/models, is injected away so an installed model cannot hide the error)
+  // and says where to get the file.
+  const std::string empty = facetest::temp_dir("engine_no_models").string();
   try {
-    Engine e(o, {smile()});
-    // A system-wide install could provide the file; then there is nothing to check here.
+    find_model_file_in("e4e_ffhq_encode.pt", {empty});
+    FAIL() << "found e4e_ffhq_encode.pt in an empty directory";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("e4e_ffhq_encode.pt"), std::string::npos) << e.what();
-    EXPECT_NE(std::string(e.what()).find("github.com/omertov/encoder4editing"), std::string::npos) << e.what();
+    const std::string m = e.what();
+    EXPECT_NE(m.find((std::filesystem::path(empty) / "e4e_ffhq_encode.pt").string()), std::string::npos) << m;
+    EXPECT_NE(m.find("github.com/omertov/encoder4editing"), std::string::npos) << m;
+    EXPECT_NE(m.find("licence: MIT"), std::string::npos) << m;
   }
+  // The engine looks an encoder up in model_search_dirs(models_dir), in this order.
+  const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
+  const char* xdg = std::getenv("XDG_DATA_HOME");
+  const std::string xdg_saved = xdg ? xdg : "";
+  setenv("MICROMOTION_MODELS", (empty + "/env").c_str(), 1);
+  setenv("HOME", empty.c_str(), 1);
+  unsetenv("XDG_DATA_HOME");
+  EXPECT_EQ(model_search_dirs(empty), (std::vector<std::string>{empty, empty + "/env", empty + "/.local/share/micromotion/models",
+                                                                "/usr/share/micromotion/models"}));
   setenv("HOME", home.c_str(), 1);
   unsetenv("MICROMOTION_MODELS");
+  if (xdg) setenv("XDG_DATA_HOME", xdg_saved.c_str(), 1);
+  // And an encoder given as a path is that file or an error naming it, whatever is installed.
+  EngineOptions o = options();
+  o.encoder = (std::filesystem::path(empty) / "mine.pt").string();
+  try {
+    Engine e(o, {smile()});
+    FAIL() << "accepted a missing encoder file";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(o.encoder), std::string::npos) << e.what();
+  }
   EXPECT_THROW(parse_edit_mode("blend"), Error);
   EXPECT_THROW(parse_face_selection("some"), Error);
 }

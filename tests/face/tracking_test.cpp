@@ -11,6 +11,7 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <vector>
 
 using namespace micromotion;
 
@@ -23,12 +24,15 @@ TEST(FaceTracker, TwoFaceClipKeepsStableIds) {
   FaceTracker tracker(options);
   std::map<int, FaceBox> last;
   std::set<int> ids_seen;
+  std::vector<std::set<int>> ids_per_frame;
   int min_faces = 100;
   for (size_t n = 0; n < frames.size(); ++n) {
     const auto faces = tracker.update(frames[n]);
     min_faces = std::min(min_faces, int(faces.size()));
+    ids_per_frame.emplace_back();
     for (const auto& f : faces) {
       ids_seen.insert(f.id);
+      EXPECT_TRUE(ids_per_frame.back().insert(f.id).second) << "frame " << n << ": id " << f.id << " given twice";
       ASSERT_EQ(f.landmarks.size(), 68u);
       if (last.count(f.id)) {
         // The faces drift by 1 px/frame and HOG boxes snap to pyramid levels (a few px): a track
@@ -43,7 +47,11 @@ TEST(FaceTracker, TwoFaceClipKeepsStableIds) {
               ids_seen.size(), min_faces, tracker.full_detections());
   // The clip shows both photos side by side: at least one face on each side, every frame.
   EXPECT_GE(min_faces, 2);
-  EXPECT_EQ(ids_seen.size(), last.size()) << "no id was dropped and replaced";
+  // Stable ids: every frame shows the same faces under the same ids as the first frame, so no
+  // track was dropped and replaced by a new id (and no face appeared under a second id).
+  for (size_t n = 1; n < ids_per_frame.size(); ++n)
+    EXPECT_EQ(ids_per_frame[n], ids_per_frame[0]) << "frame " << n << " has other ids than frame 0";
+  EXPECT_EQ(ids_seen.size(), ids_per_frame[0].size()) << "ids were dropped and replaced over the clip";
   bool left = false, right = false;
   for (const auto& [id, b] : last) {
     left |= b.center_x() < 300;

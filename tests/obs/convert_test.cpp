@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
 #include <random>
 
 namespace {
@@ -114,6 +115,90 @@ TEST_P(ConvertTest, EditedPixelsRoundTripAndTheRestKeepTheirBytes) {
           << "plane " << p << " row " << y;
     }
   }
+}
+
+// The same frame stored bottom-up (obs_source_frame::flip): every plane's rows reversed (an
+// even height, so a 4:2:0 chroma row still covers the same two picture rows).
+mmobs::FrameBuf flipped(const mmobs::FrameBuf& f) {
+  mmobs::FrameBuf g = f;
+  g.flip = !f.flip;
+  for (int p = 0; p < 4; ++p) {
+    const uint32_t rows = mmobs::plane_rows(f.format, p, f.height);
+    for (uint32_t y = 0; y < rows; ++y)
+      std::memcpy(g.plane[p].data() + size_t(y) * g.linesize[p],
+                  f.plane[p].data() + size_t(rows - 1 - y) * f.linesize[p], f.linesize[p]);
+  }
+  return g;
+}
+
+TEST_P(ConvertTest, FlippedFramesAreEditedUpright) {
+  const Case c = GetParam();
+  std::mt19937 rng(11);
+  const uint32_t w = 36, h = 24;
+  const mmobs::FrameBuf upright = random_frame(c, w, h, rng);
+  mmobs::FrameBuf stored = flipped(upright);
+  ASSERT_TRUE(stored.flip);
+  std::vector<uint8_t> a, b;
+  mmobs::to_rgba(upright, a);
+  mmobs::to_rgba(stored, b);
+  ASSERT_EQ(a.size(), b.size());
+  // The engine sees the picture as shown: row 0 is the top row in both cases.
+  EXPECT_TRUE(a == b) << "a flipped frame was not turned upright for the engine";
+
+  // An edit in the top part of the picture goes to the bottom rows of the flipped storage.
+  std::vector<uint8_t> edited = a;
+  for (uint32_t y = 2; y < 10; ++y)
+    for (uint32_t x = 4; x < 20; ++x) edited[(size_t(y) * w + x) * 4] ^= 0x40;
+  mmobs::FrameBuf up_out = upright;
+  EXPECT_EQ(mmobs::write_back(up_out, a, edited), mmobs::write_back(stored, b, edited));
+  const mmobs::FrameBuf back = flipped(stored);
+  for (int p = 0; p < 4; ++p)
+    EXPECT_TRUE(back.plane[p] == up_out.plane[p]) << "plane " << p << ": the edit was written upside down";
+  std::vector<uint8_t> shown;
+  mmobs::to_rgba(stored, shown);
+  std::vector<uint8_t> expected;
+  mmobs::to_rgba(up_out, expected);
+  EXPECT_TRUE(shown == expected);
+}
+
+TEST(Convert, PasteOnlyOverTheSamePictureKind) {
+  Case c{VIDEO_FORMAT_NV12, VIDEO_RANGE_PARTIAL, 0};
+  std::mt19937 rng(5);
+  const mmobs::FrameBuf result = random_frame(c, 16, 8, rng);
+  mmobs::FrameBuf live;  // header only, as filter_video describes its frame
+  live.format = result.format;
+  live.width = result.width;
+  live.height = result.height;
+  std::copy(result.color_matrix, result.color_matrix + 16, live.color_matrix);
+  std::copy(result.range_min, result.range_min + 3, live.range_min);
+  std::copy(result.range_max, result.range_max + 3, live.range_max);
+  live.full_range = result.full_range;
+  EXPECT_TRUE(mmobs::should_paste(live, &result, 3, true, 3)) << "hold last: the same result again";
+  EXPECT_TRUE(mmobs::should_paste(live, &result, 3, false, 2)) << "a new result";
+  EXPECT_FALSE(mmobs::should_paste(live, &result, 3, false, 3)) << "not holding: shown once";
+  EXPECT_FALSE(mmobs::should_paste(live, nullptr, 3, true, 3)) << "no result (none yet, or the last frame failed)";
+
+  auto differs = [&](const char* what, const std::function<void(mmobs::FrameBuf&)>& change) {
+    mmobs::FrameBuf l = live;
+    change(l);
+    EXPECT_FALSE(mmobs::should_paste(l, &result, 3, true, 0)) << what;
+  };
+  differs("full range", [](mmobs::FrameBuf& l) { l.full_range = true; });
+  differs("range", [](mmobs::FrameBuf& l) {
+    float mn[3], mx[3];
+    ASSERT_TRUE(video_format_get_parameters(VIDEO_CS_709, VIDEO_RANGE_FULL, l.color_matrix, mn, mx));
+    std::copy(mn, mn + 3, l.range_min);
+    std::copy(mx, mx + 3, l.range_max);
+  });
+  differs("matrix (BT.601)", [](mmobs::FrameBuf& l) {
+    float mn[3], mx[3];
+    ASSERT_TRUE(video_format_get_parameters(VIDEO_CS_601, VIDEO_RANGE_PARTIAL, l.color_matrix, mn, mx));
+  });
+  differs("range minimum", [](mmobs::FrameBuf& l) { l.range_min[0] += 0.01f; });
+  differs("format", [](mmobs::FrameBuf& l) { l.format = VIDEO_FORMAT_I420; });
+  differs("width", [](mmobs::FrameBuf& l) { l.width += 2; });
+  differs("height", [](mmobs::FrameBuf& l) { l.height -= 2; });
+  differs("row order", [](mmobs::FrameBuf& l) { l.flip = true; });
 }
 
 TEST(Convert, YuvMatchesObsMatrix) {

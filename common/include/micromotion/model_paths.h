@@ -8,6 +8,8 @@
 //   ensures: the first <dir>/<rel> that exists.
 //   throws:  micromotion::Error naming `rel`, every place searched and, for a file of the
 //            official manifest (official_models()), the address to obtain it and its licence.
+// find_model_file_in(rel, dirs)
+//   the same, searching exactly `dirs` in order (find_model_file passes model_search_dirs).
 // official_models(): the official files the project can use (the content of
 //   models/manifest.json; tests check the two agree).
 #pragma once
@@ -27,5 +29,6 @@ struct OfficialModel {
 const std::vector<OfficialModel>& official_models();
 std::vector<std::string> model_search_dirs(const std::string& option = "");
 std::string find_model_file(const std::string& rel, const std::string& option = "");
+std::string find_model_file_in(const std::string& rel, const std::vector<std::string>& dirs);
 
 }  // namespace micromotion

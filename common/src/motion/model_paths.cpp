@@ -59,8 +59,11 @@ std::vector<std::string> model_search_dirs(const std::string& option) {
 }
 
 std::string find_model_file(const std::string& rel, const std::string& option) {
+  return find_model_file_in(rel, model_search_dirs(option));
+}
+
+std::string find_model_file_in(const std::string& rel, const std::vector<std::string>& dirs) {
   namespace fs = std::filesystem;
-  const auto dirs = model_search_dirs(option);
   for (const auto& d : dirs) {
     const fs::path p = fs::path(d) / rel;
     if (fs::is_regular_file(p)) return p.string();
