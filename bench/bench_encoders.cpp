@@ -11,6 +11,8 @@
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 
+#include "dtype_guard.h"
+
 #include <sys/resource.h>
 
 #include <chrono>
@@ -76,6 +78,7 @@ at::Tensor face() {
 // IR-SE body (256 -> 256 channels at 32x32, batch 1, channels-last): the yardstick for the
 // encoders' GMAC/s, since this 2-core machine is often shared.
 void BM_ConvRate(benchmark::State& state, c10::ScalarType dtype) {
+  if (!dtype_runs_here(state, dtype)) return;
   set_threads();
   at::NoGradGuard no_grad;
   const auto cl = at::MemoryFormat::ChannelsLast;
@@ -91,6 +94,7 @@ void BM_ConvRate(benchmark::State& state, c10::ScalarType dtype) {
 
 // One encoder forward (what each ReStyle iteration or a pSp / e4e pass costs).
 void BM_Encoder(benchmark::State& state, EncoderKind kind, c10::ScalarType dtype) {
+  if (!dtype_runs_here(state, dtype)) return;
   set_threads();
   // Full size: 18 W+ rows, as for the 1024 decoder (the decoder is not run here).
   const Encoder& enc = get_encoder(kind, dtype, 1024);
@@ -108,6 +112,7 @@ void BM_Encoder(benchmark::State& state, EncoderKind kind, c10::ScalarType dtype
 // The paper's per-image job: ReStyle-pSp x5 from the (cached) average image, no decode of
 // the final latent, edit w + s d, then one 1024 synthesis of the edited code.
 void BM_PaperJob(benchmark::State& state, c10::ScalarType dtype) {
+  if (!dtype_runs_here(state, dtype)) return;
   set_threads();
   const Encoder& enc = get_encoder(EncoderKind::Backbone, dtype, 1024);
   at::NoGradGuard no_grad;

@@ -11,6 +11,8 @@
 #include <ATen/ATen.h>
 #include <benchmark/benchmark.h>
 
+#include "dtype_guard.h"
+
 #include "test_data_path.h"
 
 #include <cstdlib>
@@ -45,6 +47,7 @@ Encoder full_size_encoder(EncoderKind kind, c10::ScalarType dtype) {
 // mode 0: paper (ReStyle x5 from the average every frame); 1: video (ReStyle warm start, 1 step);
 // 2: video with e4e.
 void BM_Engine(benchmark::State& state, int mode, c10::ScalarType dtype) {
+  if (!dtype_runs_here(state, dtype)) return;
   set_threads(0);
   const ImageRGB8 src = load_image(test_data_path("faces/2008_001009.jpg"));
   const ImageRGB8 photo = pil_resize_lanczos(src, src.width() * 2, src.height() * 2);

@@ -11,6 +11,8 @@
 #include <ATen/Parallel.h>
 #include <benchmark/benchmark.h>
 
+#include "dtype_guard.h"
+
 #include <sys/resource.h>
 
 #include <map>
@@ -39,6 +41,7 @@ const Generator& generator(c10::ScalarType dtype) {
 }
 
 void Synthesis(benchmark::State& state, int stop_at, c10::ScalarType dtype, int batch) {
+  if (!dtype_runs_here(state, dtype)) return;
   const Generator& g = generator(dtype);
   at::Tensor z = at::randn({batch, 512});
   at::Tensor wplus = g.broadcast(g.mapping(z));

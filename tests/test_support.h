@@ -1,6 +1,7 @@
 // Helpers shared by the test suites: where fixtures are, temporary dirs, running the CLI.
 #pragma once
 
+#include <micromotion/generator.h>
 #include <micromotion/npy.h>
 
 #include <gtest/gtest.h>
@@ -14,6 +15,15 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+
+// Ends a test that computes in bf16 as a GTEST_SKIP (reported as skipped, never passed) on a
+// device without bf16 (LibTorch's oneDNN needs AVX-512 for it on CPU). Bf16Support.* and the
+// CLI / C API bf16 tests check the clear error there instead, so each machine checks one.
+#define MM_SKIP_WITHOUT_BF16(device)                                                              \
+  do {                                                                                            \
+    if (!micromotion::bf16_supported(device))                                                     \
+      GTEST_SKIP() << "bf16 is not supported on this device (CPU without avx512bw/vl/dq)";       \
+  } while (0)
 
 namespace mmtest {
 

@@ -2,7 +2,12 @@
 #include "engine/c_api_test.h"
 #include "engine/engine_test_support.h"
 
+#include <micromotion/generator.h>
+#include <micromotion/micromotion.h>
+
 #include <gtest/gtest.h>
+
+#include <string>
 
 TEST(CApi, FromC) {
   const auto frames = enginetest::clip_frames("gaps", 0, 1);
@@ -11,4 +16,26 @@ TEST(CApi, FromC) {
   const int ok = mm_c_api_check(enginetest::test_models().c_str(), frames[0].data(), frames[0].width(),
                                 frames[0].height(), message, sizeof message);
   EXPECT_EQ(ok, 1) << message;
+}
+
+// mm_create with dtype "bf16": without AVX-512, NULL at once and the message naming the
+// requirement and the fix in the error buffer (what the FFmpeg filter and OBS log); with it,
+// a context.
+TEST(CApi, Bf16NeedsAvx512) {
+  mm_params p = mm_default_params();
+  const std::string models = enginetest::test_models();
+  p.models_dir = models.c_str();
+  p.encoder = "e4e";
+  p.dtype = "bf16";
+  char error[512] = "";
+  mm_context* ctx = mm_create(&p, error, sizeof error);
+  if (micromotion::bf16_supported(c10::kCPU)) {
+    EXPECT_NE(ctx, nullptr) << error;
+  } else {
+    EXPECT_EQ(ctx, nullptr);
+    EXPECT_STREQ(error,
+                 "dtype bf16 needs a CPU with AVX-512 (avx512bw, avx512vl and avx512dq), which this one lacks: use "
+                 "dtype fp32");
+  }
+  mm_destroy(ctx);
 }

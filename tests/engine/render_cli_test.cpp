@@ -109,9 +109,11 @@ TEST(RenderCli, FeatherDetectEveryAndSmoothingAreOptions) {
 }
 
 TEST(RenderCli, LossyInputKeepsItsCodecAndFrameCount) {
+  // bf16 where this CPU has it (RenderCli.Bf16WithoutAvx512IsAClearError covers the others).
+  const std::string dtype = micromotion::bf16_supported(c10::kCPU) ? "bf16" : "fp32";
   const auto dir = mmtest::temp_dir("render_h264");
   const fs::path in = facetest::data("clips/gaps/clip.mp4"), out = dir / "out.mp4";
-  render(in, out, "--anchor smile --frames 3 --encoder e4e --dtype bf16");
+  render(in, out, "--anchor smile --frames 3 --encoder e4e --dtype " + dtype);
   EXPECT_EQ(probe(out, "-select_streams v -show_entries stream=codec_name,pix_fmt,width,height"),
             probe(in, "-select_streams v -show_entries stream=codec_name,pix_fmt,width,height"));
   EXPECT_EQ(probe(out, "-select_streams v -count_frames -show_entries stream=nb_read_frames"), "3\n");
@@ -384,6 +386,24 @@ TEST(RenderCli, PreviewOfALongClipHoldsOnlyItsRows) {
   }
   std::printf("preview peak RSS: %ld KB (10 frames), %ld KB (2000 frames)\n", rss[0], rss[1]);
   EXPECT_LT(rss[1] - rss[0], 64 * 1024) << "peak RSS " << rss[0] << " KB (10 frames) vs " << rss[1] << " KB (2000 frames)";
+}
+
+// Without AVX-512, --dtype bf16 fails at once with the message naming the requirement and
+// the fix (not oneDNN's c10 backtrace after the models loaded), and writes nothing.
+TEST(RenderCli, Bf16WithoutAvx512IsAClearError) {
+  if (micromotion::bf16_supported(c10::kCPU))
+    GTEST_SKIP() << "this CPU has AVX-512: LossyInputKeepsItsCodecAndFrameCount renders in bf16";
+  const auto dir = mmtest::temp_dir("render_bf16");
+  const fs::path in = facetest::data("clips/gaps/clip.mp4"), out = dir / "out.mp4";
+  const auto r = mmtest::run(mmtest::cli() + " render " + q(in) + " " + q(out) + " --models " +
+                             q(enginetest::test_models()) + " --quiet --anchor smile --encoder e4e --dtype bf16");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("dtype bf16 needs a CPU with AVX-512 (avx512bw, avx512vl and avx512dq), which this one "
+                          "lacks: use dtype fp32"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("Exception raised from"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out));
 }
 
 TEST(RenderCli, PreviewWritesAContactSheet) {

@@ -11,6 +11,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace {
@@ -141,6 +142,7 @@ TEST(ReStylePsp, BatchRowsAreIndependent) {
 TEST(ReStylePsp, Bfloat16StaysCloseToTheReference) {
   EncoderOptions opt;
   opt.dtype = at::kBFloat16;
+  MM_SKIP_WITHOUT_BF16(opt.device);
   Encoder enc = Encoder::load(restyle_file(), opt);
   Trace trace;
   enc.invert(restyle("input.npy"), std::nullopt, trace.options(5));
@@ -175,10 +177,39 @@ TEST(E4e, MatchesReference) {
 
   EncoderOptions bf;
   bf.dtype = at::kBFloat16;
+  MM_SKIP_WITHOUT_BF16(bf.device);  // after the fp32 checks above, which still count
   auto rb = Encoder::load(e4e_file(), bf).invert(restyle("input.npy"));
   const double dlb = mmtest::max_abs_diff(rb.latent, mmtest::load_fixture("encoders/e4e/latent.npy"));
   std::printf("e4e bf16: latent max|d| %.3g\n", dlb);
   EXPECT_LE(dlb, 0.02 * r.latent.abs().max().item<double>());
+}
+
+// Without AVX-512 a bf16 encoder is refused before its file is opened or its weights are
+// converted, with the message that names the requirement and the fix; with it, it loads.
+TEST(Bf16Support, EncoderRefusedWithoutAvx512) {
+  EncoderOptions bf;
+  bf.dtype = at::kBFloat16;
+  if (micromotion::bf16_supported(bf.device)) {
+    EXPECT_NO_THROW(Encoder::load(e4e_file(), bf));
+    return;
+  }
+  const std::string expected =
+      "dtype bf16 needs a CPU with AVX-512 (avx512bw, avx512vl and avx512dq), which this one lacks: use dtype fp32";
+  try {
+    Encoder::load("/nonexistent/encoder.pt", bf);
+    ADD_FAILURE() << "Encoder::load accepted bf16";
+  } catch (const micromotion::Error& e) {
+    EXPECT_EQ(e.what(), expected);
+  }
+  try {
+    using micromotion::Generator;
+    Generator decoder = Generator::from_state_dict(
+        Generator::random_state_dict(micromotion::GeneratorConfig::config_f(64, 64, 2, 1), 1));
+    Encoder::from_state_dict(micromotion::TensorMap{}, std::move(decoder), std::nullopt, {}, bf, "e4e");
+    ADD_FAILURE() << "Encoder::from_state_dict accepted bf16";
+  } catch (const micromotion::Error& e) {
+    EXPECT_EQ(e.what(), expected);
+  }
 }
 
 // No pSp fixture exists; pSp's GradualStyleEncoder and e4e share every weight name, and

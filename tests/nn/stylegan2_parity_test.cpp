@@ -6,6 +6,11 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+#include <functional>
+#include <sstream>
+#include <string>
+
 using micromotion::Generator;
 using micromotion::GeneratorOptions;
 using micromotion::NoiseMode;
@@ -87,6 +92,7 @@ TEST_P(Parity, EveryEarlyExit) {
 }
 
 TEST_P(Parity, Bf16WithinBound) {
+  MM_SKIP_WITHOUT_BF16(c10::Device(c10::kCPU));
   Generator g = load(GetParam(), c10::kBFloat16);
   at::Tensor wplus = mmtest::load_fixture("stylegan2/" + GetParam() + "/wplus.npy");
   at::Tensor ref = mmtest::load_fixture("stylegan2/" + GetParam() + "/out_wplus.npy");
@@ -102,6 +108,66 @@ TEST_P(Parity, Bf16WithinBound) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, Parity, ::testing::Values("g64", "g1024"));
+
+// The x86 flags the kernel reports for CPU 0 ("avx512bw" ...), to check bf16_supported against.
+bool cpu_has_flag(const std::string& flag) {
+  std::istringstream in(mmtest::read_file("/proc/cpuinfo"));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("flags", 0) != 0) continue;
+    std::istringstream words(line.substr(line.find(':') + 1));
+    std::string w;
+    while (words >> w)
+      if (w == flag) return true;
+    return false;
+  }
+  return false;
+}
+
+void expect_bf16_refused(const std::function<void()>& f, const char* what) {
+  try {
+    f();
+    ADD_FAILURE() << what << ": bf16 accepted on a CPU without AVX-512";
+  } catch (const micromotion::Error& e) {
+    EXPECT_STREQ(e.what(),
+                 "dtype bf16 needs a CPU with AVX-512 (avx512bw, avx512vl and avx512dq), which this one lacks: "
+                 "use dtype fp32")
+        << what;
+  }
+}
+
+// On every machine one side is checked: where the CPU has AVX-512 bf16 runs, elsewhere it is
+// refused with a clear message before any file is read or any weight converted (instead of
+// oneDNN's c10 backtrace in the middle of the first forward pass).
+TEST(Bf16Support, ClearErrorWithoutAvx512AndWorkingNetworksWithIt) {
+  const c10::Device cpu(c10::kCPU);
+#if defined(__linux__) && defined(__x86_64__)
+  EXPECT_EQ(micromotion::bf16_supported(cpu),
+            cpu_has_flag("avx512bw") && cpu_has_flag("avx512vl") && cpu_has_flag("avx512dq"));
+#endif
+  EXPECT_NO_THROW(micromotion::check_dtype(cpu, c10::kFloat));
+  try {
+    micromotion::check_dtype(cpu, c10::kHalf);
+    ADD_FAILURE() << "fp16 accepted";
+  } catch (const micromotion::Error& e) {
+    EXPECT_STREQ(e.what(), "dtype Half is not supported (expected fp32 or bf16)");
+  }
+  GeneratorOptions bf16;
+  bf16.dtype = c10::kBFloat16;
+  if (micromotion::bf16_supported(cpu)) {
+    EXPECT_NO_THROW(micromotion::check_dtype(cpu, c10::kBFloat16));
+    Generator g = load("g64", c10::kBFloat16);
+    at::Tensor out = g.synthesize(g.broadcast(g.mapping(at::randn({1, 64}))));
+    EXPECT_EQ(out.sizes(), (at::IntArrayRef{1, 3, 64, 64}));
+    EXPECT_TRUE(std::isfinite(out.sum().item<double>()));
+    return;
+  }
+  expect_bf16_refused([&] { micromotion::check_dtype(cpu, c10::kBFloat16); }, "check_dtype");
+  // A path that does not exist: the dtype is refused before the file is opened.
+  expect_bf16_refused([&] { Generator::load("/nonexistent/generator.pt", bf16); }, "Generator::load");
+  const auto sd = Generator::random_state_dict(micromotion::GeneratorConfig::config_f(64, 64, 2, 1), 1);
+  expect_bf16_refused([&] { Generator::from_state_dict(sd, bf16); }, "Generator::from_state_dict");
+}
 
 TEST(Parity64, ZInputAndTruncation) {
   Generator g = load("g64");

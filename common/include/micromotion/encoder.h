@@ -21,7 +21,8 @@
 //   throws:   micromotion::Error naming the file and what was found instead: a generator
 //             checkpoint ('g_ema'), a bare tensor (a direction), a file without encoder.* or
 //             decoder.* weights, an unknown encoder_type, inconsistent shapes, or any reader
-//             error (missing, truncated, corrupt file).
+//             error (missing, truncated, corrupt file); before opening the file,
+//             check_dtype's error (bf16 on a CPU without AVX-512, see generator.h).
 // Encoder::from_state_dict
 //   Same from tensors already in memory (encoder keys without the "encoder." prefix);
 //   the map is consumed. Used for random-weight models (benchmarks) and tests.

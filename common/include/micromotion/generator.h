@@ -11,7 +11,8 @@
 //             noises.noise_N), without any "g_ema." / "decoder." prefix.
 //   ensures:  a generator on options.device computing in options.dtype (fp32 or bf16;
 //             mapping, modulation, demodulation and the RGB skip stay fp32).
-//   throws:   micromotion::Error naming the missing key or the inconsistent shape.
+//   throws:   micromotion::Error naming the missing key or the inconsistent shape, or
+//             check_dtype's error (bf16 on a CPU without AVX-512) before any other work.
 // Generator::load
 //   requires: a stylegan2 checkpoint: {'g_ema': state dict, ['latent_avg']}.
 //   throws:   Error naming the file and what was found instead (e.g. an encoder
@@ -111,5 +112,16 @@ void check_device(const c10::Device& device);
 c10::Device parse_device(const std::string& text);
 // Parses "fp32" / "float32" and "bf16" / "bfloat16"; throws Error on anything else.
 c10::ScalarType parse_dtype(const std::string& text);
+// Whether `device` can run the networks in bf16. CPU: LibTorch 1.13's oneDNN bf16
+// convolutions need AVX-512 BW + VL + DQ and throw mid-forward without them (the same
+// test as ATen's mkldnn_bf16_device_check); CUDA: yes.
+bool bf16_supported(const c10::Device& device);
+// requires: nothing.
+// ensures:  returns when a network on `device` can compute in `dtype` (fp32 anywhere,
+//           bf16 where bf16_supported(device)).
+// throws:   Error on any other dtype, and on bf16 where unsupported, naming the
+//           requirement and the fix ("bf16 needs a CPU with AVX-512 ...: use dtype fp32").
+//           Generator and Encoder call it before reading or converting any weight.
+void check_dtype(const c10::Device& device, c10::ScalarType dtype);
 
 }  // namespace micromotion

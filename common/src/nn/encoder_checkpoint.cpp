@@ -83,10 +83,8 @@ double Encoder::encoder_macs() const { return impl_->net->macs(256, 256); }
 Encoder Encoder::from_state_dict(TensorMap&& encoder_sd, Generator decoder,
                                  std::optional<at::Tensor> latent_avg, const EncoderSpec& spec,
                                  const EncoderOptions& options, const std::string& name) {
-  if (options.dtype != at::kFloat && options.dtype != at::kBFloat16) {
-    throw Error(name + ": encoders compute in float32 or bfloat16, not " +
-                std::string(c10::toString(options.dtype)));
-  }
+  // Not prefixed with `name`: the machine, not the file, is what is wrong.
+  check_dtype(options.device, options.dtype);
   auto impl = std::make_unique<Impl>(std::move(decoder));
   impl->name = name;
   impl->options = options;
@@ -162,6 +160,7 @@ Encoder Encoder::from_state_dict(TensorMap&& encoder_sd, Generator decoder,
 
 Encoder Encoder::load(const std::string& path, const EncoderOptions& options) {
   check_device(options.device);
+  check_dtype(options.device, options.dtype);  // before reading a ~1 GB checkpoint
   TensorMap encoder_sd, decoder_sd;
   std::optional<at::Tensor> latent_avg;
   EncoderSpec spec;

@@ -125,6 +125,29 @@ c10::ScalarType parse_dtype(const std::string& text) {
   throw Error("unknown dtype '" + text + "' (expected fp32 or bf16)");
 }
 
+bool bf16_supported(const c10::Device& device) {
+  if (device.is_cuda()) return true;
+  if (!device.is_cpu()) return false;
+#if defined(__x86_64__) || defined(__i386__)
+  // What ATen's mkldnn_bf16_device_check (aten/src/ATen/native/mkldnn/Utils.h, 1.13)
+  // asks cpuinfo; like cpuinfo, GCC's builtin also requires the OS to save the AVX-512 state.
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+         __builtin_cpu_supports("avx512dq");
+#else
+  return false;  // cpuinfo_has_x86_* is false elsewhere, so LibTorch refuses bf16 convs too
+#endif
+}
+
+void check_dtype(const c10::Device& device, c10::ScalarType dtype) {
+  if (dtype == c10::kFloat) return;
+  if (dtype != c10::kBFloat16)
+    throw Error(std::string("dtype ") + c10::toString(dtype) + " is not supported (expected fp32 or bf16)");
+  if (!bf16_supported(device))
+    throw Error("dtype bf16 needs a CPU with AVX-512 (avx512bw, avx512vl and avx512dq), which this one "
+                "lacks: use dtype fp32");
+}
+
 void check_device(const c10::Device& device) {
   if (device.is_cpu()) return;
   if (device.is_cuda()) {
@@ -163,8 +186,7 @@ const std::optional<at::Tensor>& Generator::latent_avg() const { return impl_->l
 
 Generator Generator::from_state_dict(const TensorMap& sd, const GeneratorOptions& options) {
   check_device(options.device);
-  if (options.dtype != c10::kFloat && options.dtype != c10::kBFloat16)
-    throw Error("generator dtype must be float32 or bfloat16");
+  check_dtype(options.device, options.dtype);
   auto impl = std::make_unique<Impl>();
   impl->opt = options;
   GeneratorConfig& c = impl->cfg;
@@ -231,6 +253,7 @@ Generator Generator::from_state_dict(const TensorMap& sd, const GeneratorOptions
 
 Generator Generator::load(const std::string& path, const GeneratorOptions& options) {
   check_device(options.device);
+  check_dtype(options.device, options.dtype);  // before reading a possibly 1 GB file
   Value root = load_checkpoint(path, LoadOptions{options.device});
   if (root.is(Value::Kind::Tensor))
     throw Error(path + ": this file holds a single tensor " + root.repr() +
