@@ -7,7 +7,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <string>
+#include <vector>
 
 TEST(CApi, FromC) {
   const auto frames = enginetest::clip_frames("gaps", 0, 1);
@@ -36,6 +39,39 @@ TEST(CApi, Bf16NeedsAvx512) {
     EXPECT_STREQ(error,
                  "dtype bf16 needs a CPU with AVX-512 (avx512bw, avx512vl and avx512dq), which this one lacks: use "
                  "dtype fp32");
+  }
+  mm_destroy(ctx);
+}
+
+// The non-finite rule through the C API: a strength that is NaN or infinite leaves a face frame
+// as it came (not edited); a finite one edits it.
+TEST(CApi, NonFiniteStrengthLeavesTheFrameUnedited) {
+  const auto frames = enginetest::clip_frames("gaps", 0, 1);
+  ASSERT_EQ(frames.size(), 1u);
+  const micromotion::ImageRGB8& img = frames[0];
+  mm_params p = mm_default_params();
+  const std::string models = enginetest::test_models();
+  p.models_dir = models.c_str();
+  p.encoder = "e4e";
+  char error[512] = "";
+  mm_context* ctx = mm_create(&p, error, sizeof error);
+  ASSERT_NE(ctx, nullptr) << error;
+  std::vector<uint8_t> out(img.stride() * static_cast<size_t>(img.height()));
+  mm_frame in{}, res{};
+  in.data = const_cast<uint8_t*>(img.data());
+  in.width = res.width = img.width();
+  in.height = res.height = img.height();
+  in.stride = res.stride = static_cast<ptrdiff_t>(img.stride());
+  in.format = res.format = MM_PIXEL_RGB24;
+  res.data = out.data();
+  for (const double s : {std::nan(""), HUGE_VAL, -HUGE_VAL, 5.0}) {
+    ASSERT_EQ(mm_set_strength(ctx, s), 0);
+    ASSERT_EQ(mm_process(ctx, &in, &res), 0) << mm_error(ctx);
+    const bool same = std::memcmp(out.data(), img.data(), out.size()) == 0;
+    if (std::isfinite(s))
+      EXPECT_FALSE(same) << "strength " << s << " must edit the face";
+    else
+      EXPECT_TRUE(same) << "strength " << s << " must leave the frame as it came";
   }
   mm_destroy(ctx);
 }

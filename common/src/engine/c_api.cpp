@@ -3,6 +3,8 @@
 #include <micromotion/error.h>
 #include <micromotion/micromotion.h>
 #include <micromotion/strength_expression.h>
+
+#include <cmath>
 #include <micromotion/threads.h>
 
 #include <c10/util/Exception.h>
@@ -99,8 +101,11 @@ std::vector<uint8_t> alpha_of(const mm_frame* f) {
   return a;
 }
 
+// The non-finite rule of every front end (strength_expression.h): not a finite number means 0,
+// the frame is not edited.
 double strength_at(const mm_context* ctx, const mm_frame* f) {
-  return ctx->expression ? (*ctx->expression)(f->time, f->index) : ctx->strength;
+  const double s = ctx->expression ? (*ctx->expression)(f->time, f->index) : ctx->strength;
+  return std::isfinite(s) ? s : 0.0;
 }
 
 }  // namespace
