@@ -200,11 +200,11 @@ void render(const RenderArgs& a) {
     e.index = index;
     try {
       FrameReport report;
-      // The non-finite rule (strength_expression.h): such a frame is not edited; warned once.
+      // The non-finite rule (strength_expression.h): such a frame gets strength 0; warned once.
       const StrengthExpression::Evaluation st = strength.evaluate(seconds, index);
       if (st.non_finite && non_finite_frames++ == 0)
         std::fprintf(stderr, "micromotion: warning: the strength '%s' is not a finite number at %.3f s (frame %lld); "
-                     "such frames are not edited\n", strength.text().c_str(), seconds, static_cast<long long>(index));
+                     "such frames get strength 0 (no micromotion)\n", strength.text().c_str(), seconds, static_cast<long long>(index));
       ImageRGB8 out = engine.process(img, {st.value}, &report);
       e.unchanged = report.faces_edited == 0;
       if (!e.unchanged) {
@@ -256,7 +256,7 @@ void render(const RenderArgs& a) {
   if (r.rotation) notes += fmt::format(", edited as displayed (turned {} degrees)", r.rotation);
   if (r.resized) notes += fmt::format(", {} frames scaled to the first size", r.resized);
   if (r.skipped) notes += fmt::format(", {} damaged frames skipped", r.skipped);
-  if (non_finite_frames) notes += fmt::format(", {} frames not edited (strength not a finite number)", non_finite_frames);
+  if (non_finite_frames) notes += fmt::format(", {} frames at strength 0 (strength not a finite number)", non_finite_frames);
   if (r.failed_edits) notes += fmt::format(", {} frames kept unedited (edit failed)", r.failed_edits);
   if (!r.read_error.empty()) notes += ", input ended early on a read error";
   fmt::print("wrote {}: {} frames ({}{}), faces edited in {}, micromotion '{}', {:.2f} fps{}{}\n", a.out, r.frames,

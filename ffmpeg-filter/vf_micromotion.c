@@ -100,7 +100,7 @@ typedef struct MicromotionContext {
     int head, count;
     int in_engine;                  ///< submitted, not yet received
     int64_t frame_number;
-    int64_t frames_nonfinite;       ///< frames whose strength was NaN or infinite (not edited)
+    int64_t frames_nonfinite;       ///< frames whose strength was NaN or infinite (strength 0)
 
     int64_t frames_edited, frames_untouched, frames_disabled;
     double engine_seconds;          ///< in mm_process (sync mode)
@@ -444,12 +444,12 @@ static int take(AVFilterContext *ctx, AVFrame *in)
     s->var_values[VAR_PTS] = in->pts == AV_NOPTS_VALUE ? NAN : in->pts;
     s->var_values[VAR_T] = in->pts == AV_NOPTS_VALUE ? NAN : in->pts * av_q2d(inlink->time_base);
     strength = av_expr_eval(s->strength_expr, s->var_values, NULL);
-    /* The non-finite rule of every front end (docs/reliability.md): such a frame gets strength 0,
-     * i.e. it is not edited; the first one is warned about, the count is in the closing summary. */
+    /* The non-finite rule of every front end (docs/reliability.md): such a frame gets strength 0 (no
+     * micromotion); the first one is warned about, the count is in the closing summary. */
     if (!isfinite(strength)) {
         if (!s->frames_nonfinite++)
             av_log(ctx, AV_LOG_WARNING, "The strength is %f at t=%s (n=%"PRId64"): such frames get strength 0 "
-                   "(not edited); this is reported once.\n", strength,
+                   "(no micromotion); this is reported once.\n", strength,
                    in->pts == AV_NOPTS_VALUE ? "unknown" : av_ts2timestr(in->pts, &inlink->time_base),
                    s->frame_number - 1);
         strength = 0;
@@ -669,8 +669,8 @@ static av_cold void uninit(AVFilterContext *ctx)
         av_log(ctx, AV_LOG_VERBOSE, "\n");
     }
     if (s->frames_nonfinite)
-        av_log(ctx, AV_LOG_WARNING, "%"PRId64" frames had a strength that is not a finite number and were not "
-               "edited.\n", s->frames_nonfinite);
+        av_log(ctx, AV_LOG_WARNING, "%"PRId64" frames had a strength that is not a finite number and got "
+               "strength 0.\n", s->frames_nonfinite);
     mm_destroy(s->mm);
     s->mm = NULL;
     av_expr_free(s->strength_expr);

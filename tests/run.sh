@@ -28,17 +28,18 @@ cmake --build build -j "$jobs"   # includes FFmpeg 5.1 with the filter (packagin
 echo "== the FFmpeg filter against FFmpeg 7.1"
 bash packaging/build-ffmpeg.sh --version 7.1 --check-only
 
-echo "== readers, motion and strength parser under ASan + UBSan"
+echo "== readers, motion, strength parser and the render transcoder under ASan + UBSan"
 # One suite per line: adding a suite to the sanitizer run is adding its line here (a
 # suite that needs the face layer or the CLI also sets the matching option below).
 asan_suites=(
   test_io        # checkpoint, pickle, npy, zip, hostile files
   test_motion    # safetensors, micromotion files and lookup, RPCA
   test_strength  # the strength-expression parser
+  test_render    # render's transcoder (needs the face layer): streams, rotation, damage, size changes
 )
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMICROMOTION_SANITIZE=ON \
   -DMICROMOTION_WERROR=$werror -DMICROMOTION_BUILD_BENCH=OFF -DMICROMOTION_BUILD_CLI=OFF \
-  -DMICROMOTION_WITH_FACE=OFF >/dev/null
+  -DMICROMOTION_WITH_FACE=ON >/dev/null
 cmake --build build-asan -j "$jobs" --target "${asan_suites[@]}"
 for suite in "${asan_suites[@]}"; do
   echo "-- $suite"

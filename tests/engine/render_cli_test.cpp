@@ -406,22 +406,25 @@ TEST(RenderCli, Bf16WithoutAvx512IsAClearError) {
   EXPECT_FALSE(fs::exists(out));
 }
 
-// The non-finite rule: --strength 5/t is +inf at t = 0, so the first frame is not edited (the
-// others are), one warning, and the summary counts it.
-TEST(RenderCli, NonFiniteStrengthLeavesThatFrameUneditedAndWarnsOnce) {
+// The non-finite rule: --strength 5/t is +inf at t = 0, so the first frame gets strength 0 (no
+// micromotion: the same frame as a render at strength 0), the others are edited; one warning,
+// and the summary counts it.
+TEST(RenderCli, NonFiniteStrengthIsStrengthZeroAndWarnsOnce) {
   const auto dir = mmtest::temp_dir("render_nonfinite");
-  const fs::path in = make_clip(dir), out = dir / "out.mkv";
-  const std::string log = render(in, out, "--anchor smile --frames 3 --strength 5/t");
-  const auto a = frames_of(in, dir / "in"), b = frames_of(out, dir / "out");
-  ASSERT_GE(a.size(), 3u);
-  ASSERT_EQ(b.size(), 3u);
-  EXPECT_EQ(facetest::diff(a[0], b[0]).max, 0) << "frame 0 (strength inf) must pass untouched";
-  EXPECT_GT(facetest::diff(a[1], b[1]).max, 5) << "frame 1 (strength 125) must be edited";
-  const std::string warning = "the strength '5/t' is not a finite number at 0.000 s (frame 0); such frames are not edited";
+  const fs::path in = make_clip(dir), out = dir / "out.mkv", zero = dir / "zero.mkv";
+  const std::string log = render(in, out, "--anchor smile --frames 2 --strength 5/t");
+  render(in, zero, "--anchor smile --frames 1 --strength 0");
+  const auto a = frames_of(in, dir / "in"), b = frames_of(out, dir / "out"), z = frames_of(zero, dir / "zero");
+  ASSERT_GE(a.size(), 2u);
+  ASSERT_EQ(b.size(), 2u);
+  ASSERT_EQ(z.size(), 1u);
+  EXPECT_EQ(facetest::diff(z[0], b[0]).max, 0) << "frame 0 (strength inf) must be the strength-0 frame";
+  EXPECT_GT(facetest::diff(z[0], b[1]).max, 5) << "frame 1 (strength 125) must be edited";
+  const std::string warning = "the strength '5/t' is not a finite number at 0.000 s (frame 0); such frames get strength 0 (no micromotion)";
   const size_t first = log.find(warning);
   EXPECT_NE(first, std::string::npos) << log;
   EXPECT_EQ(log.find("is not a finite number at", first + 1), std::string::npos) << "warned more than once:\n" << log;
-  EXPECT_NE(log.find("1 frames not edited (strength not a finite number)"), std::string::npos) << log;
+  EXPECT_NE(log.find("1 frames at strength 0 (strength not a finite number)"), std::string::npos) << log;
 }
 
 TEST(RenderCli, PreviewWritesAContactSheet) {

@@ -631,27 +631,27 @@ TEST_F(FfmpegFilter, EnableEditsOnlyTheEnabledFrames) {
   EXPECT_EQ(b[2].md5, a[2].md5) << "frame 2 is outside enable= and must pass untouched";
 }
 
-// The non-finite rule: strength 5/t is +inf at t = 0, so frame 0 passes untouched, the others
-// are edited; one warning, and the count when the filter closes.
+// The non-finite rule: strength 5/t is +inf at t = 0, so frame 0 gets strength 0 (in delta mode:
+// the frame as it came), the others are edited; one warning, and the count when the filter closes.
 TEST_F(FfmpegFilter, NonFiniteStrengthLeavesThatFrameUneditedAndWarnsOnce) {
   const fs::path ref = dir_ / "nonfinite_ref.md5", out = dir_ / "nonfinite_out.md5";
   auto r = ffmpeg("-i " + q(clip_) + " -f framemd5 " + q(ref));
   ASSERT_EQ(r.status, 0) << r.output;
   r = facetest::run(kFfmpeg + " -nostdin -hide_banner -v warning -y -i " + q(clip_) + " -vf \"" +
-                    mm("strength=5/t") + "\" -f framemd5 " + q(out) + " 2>&1");
+                    mm("mode=delta:strength=5/t") + "\" -f framemd5 " + q(out) + " 2>&1");
   ASSERT_EQ(r.status, 0) << r.output;
   const auto a = framemd5(ref), b = framemd5(out);
   ASSERT_EQ(a.size(), 3u);
   ASSERT_EQ(b.size(), 3u);
-  EXPECT_EQ(b[0].md5, a[0].md5) << "frame 0 (strength inf) must pass untouched";
+  EXPECT_EQ(b[0].md5, a[0].md5) << "frame 0 (strength inf = 0, delta mode) must pass untouched";
   EXPECT_NE(b[1].md5, a[1].md5) << "frame 1 (strength 125) must be edited";
   EXPECT_NE(b[2].md5, a[2].md5);
-  const std::string once = "such frames get strength 0 (not edited); this is reported once";
+  const std::string once = "such frames get strength 0 (no micromotion); this is reported once";
   const size_t first = r.output.find(once);
   EXPECT_NE(first, std::string::npos) << r.output;
   EXPECT_EQ(r.output.find(once, first + 1), std::string::npos) << "warned more than once:\n" << r.output;
   EXPECT_NE(r.output.find("The strength is inf at t=0"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("1 frames had a strength that is not a finite number and were not edited"),
+  EXPECT_NE(r.output.find("1 frames had a strength that is not a finite number and got strength 0"),
             std::string::npos)
       << r.output;
 }

@@ -5,6 +5,7 @@
 #include <micromotion/error.h>
 
 #include <pthread.h>
+#include <ctime>
 
 #include <chrono>
 #include <cstdint>
@@ -28,7 +29,7 @@ struct Bounded {
   bool ran = false;           // the thread started and finished
   std::string error;          // the micromotion::Error message, "" when f returned
   std::string other;          // what any other exception said
-  double seconds = 0;
+  double seconds = 0;             // CPU time of the loading thread (a loaded machine does not count)
   int64_t extra_peak_bytes = 0;  // peak RSS during f minus RSS before it
 };
 
@@ -54,13 +55,14 @@ inline Bounded run_bounded(const std::function<void()>& f, size_t stack_bytes = 
     reset << "5";
   }
   const int64_t before = proc_status_bytes("VmRSS");
-  const auto t0 = std::chrono::steady_clock::now();
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, stack_bytes);
   pthread_t th;
   auto body = [](void* p) -> void* {
     auto* j = static_cast<Job*>(p);
+    timespec t0{}, t1{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
     try {
       (*j->f)();
     } catch (const micromotion::Error& e) {
@@ -69,12 +71,13 @@ inline Bounded run_bounded(const std::function<void()>& f, size_t stack_bytes = 
     } catch (const std::exception& e) {
       j->r.other = e.what();
     }
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+    j->r.seconds = double(t1.tv_sec - t0.tv_sec) + 1e-9 * double(t1.tv_nsec - t0.tv_nsec);
     j->r.ran = true;
     return nullptr;
   };
   if (pthread_create(&th, &attr, body, &job) == 0) pthread_join(th, nullptr);
   pthread_attr_destroy(&attr);
-  job.r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   job.r.extra_peak_bytes = proc_status_bytes("VmHWM") - before;
   return job.r;
 }

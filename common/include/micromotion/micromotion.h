@@ -28,7 +28,8 @@
  * mm_set_strength(ctx, s): frames processed or submitted from now on use the constant s (it
  *   replaces params->strength_expr). Returns 0, or -1 for a NULL ctx.
  * Strengths that are not a finite number (NaN, +-inf: a constant, or the expression's value at
- *   a frame, e.g. "5/t" at t = 0) mean 0 for that frame: it is not edited. The rule is the same
+ *   a frame, e.g. "5/t" at t = 0) mean 0 for that frame: no micromotion (delta mode: the
+ *   frame as it came; replace mode: the face's unedited reconstruction). The rule is the same
  *   in every front end; a front end warns the first time (docs/reliability.md).
  * mm_set_frame_rate(ctx, fps): the stream's frame rate for landmark smoothing, when it is known
  *   only after mm_create (fps <= 0: 25). Not while frames are submitted and not received.

@@ -12,8 +12,8 @@
 //           loops (the expression is compiled to a stack program, not a tree).
 // evaluate(t, n)
 //   ensures: THE NON-FINITE RULE, the same in every front end: when the value is NaN or
-//            infinite (e.g. "5/t" at t = 0, "0/0"), the strength is 0, i.e. that frame is
-//            not edited, and `non_finite` is set so the caller can warn (once). Otherwise
+//            infinite (e.g. "5/t" at t = 0, "0/0"), the strength is 0 for that frame (no
+//            micromotion: in delta mode the frame as it came), and `non_finite` is set so the caller can warn (once). Otherwise
 //            the value as computed in double precision (intermediate infinities that end
 //            in a finite value, like min(5/t, 3) at t = 0 = 3, are fine).
 // operator()(t, n)

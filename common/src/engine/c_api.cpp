@@ -102,7 +102,7 @@ std::vector<uint8_t> alpha_of(const mm_frame* f) {
 }
 
 // The non-finite rule of every front end (strength_expression.h): not a finite number means 0,
-// the frame is not edited.
+// no micromotion for that frame.
 double strength_at(const mm_context* ctx, const mm_frame* f) {
   const double s = ctx->expression ? (*ctx->expression)(f->time, f->index) : ctx->strength;
   return std::isfinite(s) ? s : 0.0;
