@@ -28,7 +28,13 @@ constexpr int kMaxDims = 16;
 // small file cannot make a large value by reusing a memoised one many times. Real
 // torch.save pickles cost ~20 bytes per byte.
 constexpr uint64_t kBudgetPerByte = 32;
+// The fuzz build (tests/fuzz/CMakeLists.txt) lowers the constant so a mutated input that
+// runs into the budget is cheap to run; the per-byte rule and every check stay the same.
+#ifdef MICROMOTION_PICKLE_BUDGET_BASE
+constexpr uint64_t kBudgetBase = MICROMOTION_PICKLE_BUDGET_BASE;
+#else
 constexpr uint64_t kBudgetBase = 32u << 20;
+#endif
 constexpr uint64_t kCostContainer = 96;  // the Value, its shared block and its containers_ entry
 constexpr uint64_t kCostElement = 48;    // one Value in a list or tuple
 constexpr uint64_t kCostPair = 96;       // one dict entry
