@@ -422,7 +422,8 @@ TEST_P(FfmpegFormats, FaceHoldsTheEnginesEditInTheFramesColours) {
   // Luma and full-resolution chroma: the conversion's rounding (measured <= 0.51 levels). Chroma
   // of 4:2:x formats: swscale's bicubic downsampling takes pixels around the block where the
   // reference takes the block's mean, which differs by up to ~6 levels at sharp edges (eyes,
-  // mouth: measured max 5.7 on yuv420p, 2-5 % of the samples beyond 2 levels), 1 level on average.
+  // mouth: measured max 5.7 on yuv420p, 2-5 % of the samples beyond 2 levels; full range spreads
+  // chroma over 255 levels instead of 224: max 6.7 on yuvj420p/yuv420p pc), 1 level on average.
   // A swapped chroma plane is off by tens of levels; a BT.601 matrix on a BT.709 frame moves
   // skin luma by 2-3 levels on average: both far outside the mean bounds.
   const double scale = double(1 << (depth - 8));
@@ -435,7 +436,7 @@ TEST_P(FfmpegFormats, FaceHoldsTheEnginesEditInTheFramesColours) {
     long changed = 0;
     for (size_t j = 0; j < e[i].original.size(); j += 3) changed += std::memcmp(&e[i].original[j], &e[i].edited[j], 3) != 0;
     EXPECT_GT(changed, 2000) << "frame " << i << ": the engine did not edit the face";
-    const auto checks = check_frame(a, b, t, width_, height_, i, e[i], 2 * scale, 6 * scale);
+    const auto checks = check_frame(a, b, t, width_, height_, i, e[i], 2 * scale, 7 * scale);
     for (size_t c = 0; c < checks.size(); ++c) {
       const ComponentCheck& k = checks[c];
       std::printf("[fmt] %s frame %d comp %zu: %ld kept (%ld differ), %ld edited (%ld off), mean err %.3f, max %.2f\n",
