@@ -367,12 +367,14 @@ TEST(RenderCli, DamagedAndResizingClipsRenderWithASummary) {
 }
 
 // --preview decodes in one pass and holds only the frames it shows: the peak memory of a
-// 2000-frame clip is that of a 10-frame one (all 2000 frames as RGB would be 460 MB more).
+// 3000-frame clip is that of a 10-frame one. All 3000 frames as RGB would be 2.7 GB more; the
+// peak of the model loading itself varies from run to run by up to ~350 MB (seen here), hence
+// the 600 MB bound.
 TEST(RenderCli, PreviewOfALongClipHoldsOnlyItsRows) {
   const auto dir = mmtest::temp_dir("render_preview_memory");
-  const std::string args = "-f lavfi -i testsrc=size=320x240:rate=25 -c:v libx264 -preset ultrafast -pix_fmt yuv420p";
+  const std::string args = "-f lavfi -i testsrc=size=640x480:rate=25 -c:v libx264 -preset ultrafast -pix_fmt yuv420p";
   const fs::path shortc = rendertest::ffmpeg(args + " -frames:v 10", dir / "short.mp4");
-  const fs::path longc = rendertest::ffmpeg(args + " -frames:v 2000", dir / "long.mp4");
+  const fs::path longc = rendertest::ffmpeg(args + " -frames:v 3000", dir / "long.mp4");
   long rss[2] = {0, 0};
   int i = 0;
   for (const fs::path& in : {shortc, longc}) {
@@ -384,8 +386,8 @@ TEST(RenderCli, PreviewOfALongClipHoldsOnlyItsRows) {
     EXPECT_NE(mmtest::read_file(dir / "log.txt").find("4 frames x strengths"), std::string::npos);
     rss[i++] = e.max_rss_kb;
   }
-  std::printf("preview peak RSS: %ld KB (10 frames), %ld KB (2000 frames)\n", rss[0], rss[1]);
-  EXPECT_LT(rss[1] - rss[0], 64 * 1024) << "peak RSS " << rss[0] << " KB (10 frames) vs " << rss[1] << " KB (2000 frames)";
+  std::printf("preview peak RSS: %ld KB (10 frames), %ld KB (3000 frames)\n", rss[0], rss[1]);
+  EXPECT_LT(rss[1] - rss[0], 600 * 1024) << "peak RSS " << rss[0] << " KB (10 frames) vs " << rss[1] << " KB (3000 frames)";
 }
 
 // Without AVX-512, --dtype bf16 fails at once with the message naming the requirement and
