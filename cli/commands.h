@@ -15,6 +15,8 @@ void add_subspace(CLI::App& app);
 #ifdef MICROMOTION_HAVE_FACE
 void add_align(CLI::App& app);
 void add_render(CLI::App& app);
+void add_merge(CLI::App& app);
+void add_farm(CLI::App& app);
 void add_evaluate(CLI::App& app);
 #endif
 

@@ -27,6 +27,8 @@ int main(int argc, char** argv) {
 #ifdef MICROMOTION_HAVE_FACE
   micromotion::cli::add_align(app);
   micromotion::cli::add_render(app);
+  micromotion::cli::add_merge(app);
+  micromotion::cli::add_farm(app);
   micromotion::cli::add_evaluate(app);
 #endif
   try {

@@ -13,6 +13,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -246,6 +247,66 @@ void copy_chapters(const AVFormatContext* from, AVFormatContext* to, const std::
   }
 }
 
+// Every stream of `from` but `skip` that the output container can hold, copied (parameters,
+// codec tag, time base, rates, disposition, metadata, side data); map[i] is its output index, -1
+// for a stream not copied (warned). Then the container's metadata and chapters.
+void add_copied_streams(const AVFormatContext* from, int skip, AVFormatContext* to, std::vector<int>& map,
+                        const std::string& out) {
+  for (unsigned i = 0; i < from->nb_streams; ++i) {
+    if (static_cast<int>(i) == skip) continue;
+    AVStream* s = from->streams[i];
+    if (!container_takes(to->oformat, s)) {
+      warn("stream " + std::to_string(i) + " (" + av_get_media_type_string(s->codecpar->codec_type) + ", " +
+           avcodec_get_name(s->codecpar->codec_id) + ") cannot go into " + to->oformat->name + "; dropped");
+      continue;
+    }
+    AVStream* c = avformat_new_stream(to, nullptr);
+    if (!c) throw Error(out + ": out of memory (stream)");
+    check(avcodec_parameters_copy(c->codecpar, s->codecpar), out + ": stream copy");
+    c->codecpar->codec_tag = copied_codec_tag(to->oformat, s->codecpar);
+    c->time_base = s->time_base;
+    c->avg_frame_rate = s->avg_frame_rate;
+    c->r_frame_rate = s->r_frame_rate;
+    c->sample_aspect_ratio = s->codecpar->sample_aspect_ratio;
+    c->disposition = s->disposition;
+    av_dict_copy(&c->metadata, s->metadata, 0);
+    copy_side_data(s, c, false, out);
+    map[i] = c->index;
+  }
+  av_dict_copy(&to->metadata, from->metadata, 0);
+  copy_chapters(from, to, out);
+}
+
+// The video stream's description in the output, from the input's video stream: rates,
+// disposition, metadata (less the input's encoder tag) and side data (display matrix, HDR).
+void describe_video_stream(const AVStream* ist, AVStream* ost, const std::string& out) {
+  ost->avg_frame_rate = ist->avg_frame_rate;
+  ost->r_frame_rate = ist->r_frame_rate;
+  ost->disposition = ist->disposition;
+  av_dict_copy(&ost->metadata, ist->metadata, 0);
+  av_dict_set(&ost->metadata, "encoder", nullptr, 0);  // the input's encoder did not make this stream
+  copy_side_data(ist, ost, true, out);
+}
+
+// A packet of a copied stream, rescaled and written (consumed). A packet whose timestamps the
+// muxer refuses (out of order) is dropped with a warning; any other write error throws.
+void write_copied_packet(const AVFormatContext* ifmt, AVFormatContext* ofmt, int out_stream, AVPacket* pkt,
+                         const std::string& in, const std::string& out) {
+  AVStream* os = ofmt->streams[out_stream];
+  const int si = pkt->stream_index;
+  av_packet_rescale_ts(pkt, ifmt->streams[si]->time_base, os->time_base);
+  pkt->stream_index = os->index;
+  pkt->pos = -1;
+  const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+  const int w = av_interleaved_write_frame(ofmt, pkt);
+  if (w == AVERROR(EINVAL)) {  // out-of-order timestamps: the packet is lost, the rest goes on
+    warn(in + ": packet of stream " + std::to_string(si) + " " + at_time(ts, os) + " cannot be written (" +
+         av_error(w) + "); dropped");
+  } else {
+    check(w, out + ": writing a copied stream");
+  }
+}
+
 }  // namespace
 
 TranscodeResult transcode(const std::string& in, const std::string& out, const TranscodeOptions& options,
@@ -253,6 +314,8 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
                           const std::function<void(const TranscodeProgress&)>& progress) {
   Decoder dec(in);
   AVStream* ist = dec.st();
+  const VideoIndex* segment = options.index;
+  if (segment && segment->stream != dec.stream) throw Error("internal: the index is of another stream of " + in);
   const std::string& target = options.write_path.empty() ? out : options.write_path;
 
   AVFormatContext* o = nullptr;
@@ -320,37 +383,11 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
   if (!ost) throw Error(out + ": out of memory (stream)");
   check(avcodec_parameters_from_context(ost->codecpar, ec.get()), out + ": video stream parameters");
   ost->time_base = ec->time_base;
-  ost->avg_frame_rate = ist->avg_frame_rate;
-  ost->r_frame_rate = ist->r_frame_rate;
-  ost->disposition = ist->disposition;
   ost->sample_aspect_ratio = ec->sample_aspect_ratio;
-  av_dict_copy(&ost->metadata, ist->metadata, 0);
-  av_dict_set(&ost->metadata, "encoder", nullptr, 0);  // the input's encoder did not make this stream
-  copy_side_data(ist, ost, true, out);
+  describe_video_stream(ist, ost, out);
   map[dec.stream] = ost->index;
-  for (unsigned i = 0; i < dec.fmt->nb_streams; ++i) {
-    if (static_cast<int>(i) == dec.stream) continue;
-    AVStream* s = dec.fmt->streams[i];
-    if (!container_takes(ofmt->oformat, s)) {
-      warn("stream " + std::to_string(i) + " (" + av_get_media_type_string(s->codecpar->codec_type) + ", " +
-           avcodec_get_name(s->codecpar->codec_id) + ") cannot go into " + ofmt->oformat->name + "; dropped");
-      continue;
-    }
-    AVStream* c = avformat_new_stream(ofmt.get(), nullptr);
-    if (!c) throw Error(out + ": out of memory (stream)");
-    check(avcodec_parameters_copy(c->codecpar, s->codecpar), out + ": stream copy");
-    c->codecpar->codec_tag = copied_codec_tag(ofmt->oformat, s->codecpar);
-    c->time_base = s->time_base;
-    c->avg_frame_rate = s->avg_frame_rate;
-    c->r_frame_rate = s->r_frame_rate;
-    c->sample_aspect_ratio = s->codecpar->sample_aspect_ratio;
-    c->disposition = s->disposition;
-    av_dict_copy(&c->metadata, s->metadata, 0);
-    copy_side_data(s, c, false, out);
-    map[i] = c->index;
-  }
-  av_dict_copy(&ofmt->metadata, dec.fmt->metadata, 0);
-  copy_chapters(dec.fmt.get(), ofmt.get(), out);
+  // A segment holds the video alone: merge takes every other stream from the input.
+  if (!segment) add_copied_streams(dec.fmt.get(), dec.stream, ofmt.get(), map, out);
   check(avio_open(&ofmt->pb, target.c_str(), AVIO_FLAG_WRITE), target + ": cannot write");
   check(avformat_write_header(ofmt.get(), nullptr), out + ": cannot write the header");
 
@@ -372,6 +409,18 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
     prog.frames_total = av_rescale_q(dec.fmt->duration, AV_TIME_BASE_Q, av_inv_q(ist->avg_frame_rate));
   if (options.max_frames >= 0 && (prog.frames_total == 0 || options.max_frames < prog.frames_total))
     prog.frames_total = options.max_frames;
+  if (segment) {
+    prog.frames_total = options.segment.end - options.segment.begin;
+    // Start decoding at the keyframe at or before the pre-roll (by its time). A failed seek
+    // leaves the position at the start: slower, still right.
+    const auto& kf = segment->keyframes;
+    auto it = std::upper_bound(kf.begin(), kf.end(), options.segment.preroll_begin);
+    const int64_t key = it == kf.begin() ? 0 : *(it - 1);
+    const int64_t key_pts = segment->pts[static_cast<size_t>(key)];
+    if (key > 0 && avformat_seek_file(dec.fmt.get(), dec.stream, INT64_MIN, key_pts, key_pts, 0) >= 0)
+      avcodec_flush_buffers(dec.codec.get());
+  }
+  bool first_in_segment = true;
 
   auto write_encoded = [&]() {
     for (;;) {
@@ -388,6 +437,7 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
     if (it == originals.end()) throw Error("internal: edited frame " + std::to_string(e.index) + " has no source");
     FramePtr src = std::move(it->second);
     originals.erase(it);
+    if (segment && e.index < options.segment.begin) return;  // pre-roll: edited, not written
     const int64_t ts = src->best_effort_timestamp != AV_NOPTS_VALUE ? src->best_effort_timestamp : src->pts;
     if (!e.error.empty()) {
       warn(in + ": frame " + std::to_string(e.index) + " " + at_time(ts, ist) + ": the edit failed (" + e.error +
@@ -441,6 +491,33 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
         return;
       }
       const int64_t ts = frame->best_effort_timestamp != AV_NOPTS_VALUE ? frame->best_effort_timestamp : frame->pts;
+      if (segment) {  // frames are known by their time: the frame number is the index's
+        const int64_t n = ts == AV_NOPTS_VALUE ? -1 : segment->frame_at(ts);
+        if (n < 0) {
+          warn(in + ": a decoded frame " + at_time(ts, ist) + " is not in the index; skipped");
+          av_frame_unref(frame.get());
+          continue;
+        }
+        if (n < options.segment.preroll_begin) {
+          av_frame_unref(frame.get());
+          continue;
+        }
+        if (n >= options.segment.end) {
+          av_frame_unref(frame.get());
+          input_done = true;
+          return;
+        }
+        if (first_in_segment) {
+          first_in_segment = false;
+          if (n > options.segment.begin)
+            throw Error(in + ": seeking for frame " + std::to_string(options.segment.preroll_begin) +
+                        " landed at frame " + std::to_string(n) + "; this file cannot be rendered in segments");
+          if (n > options.segment.preroll_begin)
+            warn(in + ": the pre-roll starts at frame " + std::to_string(n) + ", not " +
+                 std::to_string(options.segment.preroll_begin) + " (frames before it did not decode)");
+        }
+        next_index = n;
+      }
       const int64_t start = ist->start_time != AV_NOPTS_VALUE ? ist->start_time : 0;
       const double seconds = ts == AV_NOPTS_VALUE ? double(next_index) * av_q2d(av_inv_q(ec->framerate))
                                                   : double(ts - start) * av_q2d(ist->time_base);
@@ -496,18 +573,7 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
       av_packet_unref(pkt.get());
       take_decoded();
     } else if (map[si] >= 0) {
-      AVStream* os = ofmt->streams[map[si]];
-      av_packet_rescale_ts(pkt.get(), dec.fmt->streams[si]->time_base, os->time_base);
-      pkt->stream_index = os->index;
-      pkt->pos = -1;
-      const int64_t ts = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
-      const int w = av_interleaved_write_frame(ofmt.get(), pkt.get());
-      if (w == AVERROR(EINVAL)) {  // out-of-order timestamps: the packet is lost, the rest goes on
-        warn(in + ": packet of stream " + std::to_string(si) + " " + at_time(ts, os) + " cannot be written (" +
-             av_error(w) + "); dropped");
-      } else {
-        check(w, out + ": writing a copied stream");
-      }
+      write_copied_packet(dec.fmt.get(), ofmt.get(), map[si], pkt.get(), in, out);
     } else {
       av_packet_unref(pkt.get());
     }
@@ -619,6 +685,228 @@ std::vector<ImageRGB8> sample_frames(const std::string& in, int count, int64_t m
   std::vector<ImageRGB8> out;
   for (size_t r = 0; r < std::min(n, kept.size()); ++r) out.push_back(std::move(kept[r * kept.size() / std::min(n, kept.size())].image));
   return out;
+}
+
+
+
+namespace {
+
+struct Input {
+  std::unique_ptr<AVFormatContext, InputDeleter> fmt;
+  int video = -1;
+  explicit Input(const std::string& path) {
+    AVFormatContext* f = nullptr;
+    check(avformat_open_input(&f, path.c_str(), nullptr, nullptr), path + ": cannot open as a video");
+    fmt.reset(f);
+    check(avformat_find_stream_info(f, nullptr), path + ": cannot read stream information");
+    video = av_find_best_stream(f, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
+    if (video < 0) throw Error(path + ": no video stream");
+  }
+  AVStream* st() const { return fmt->streams[video]; }
+};
+
+// What one segment holds, from a first pass over its packets.
+struct SegmentFile {
+  std::string path;
+  int64_t first = -1, last = -1, count = 0;  // frame numbers of IN
+};
+
+std::string frames_text(const VideoIndex& idx, int64_t a, int64_t b) {
+  const double tb = double(idx.tb_num) / idx.tb_den, t0 = double(idx.pts[0]);
+  auto at = [&](int64_t n) { return (double(idx.pts[static_cast<size_t>(n)]) - t0) * tb; };
+  char buf[96];
+  if (a == b) std::snprintf(buf, sizeof buf, "frame %lld (%.3f s)", static_cast<long long>(a), at(a));
+  else std::snprintf(buf, sizeof buf, "frames %lld-%lld (%.3f-%.3f s)", static_cast<long long>(a),
+                     static_cast<long long>(b), at(a), at(b));
+  return buf;
+}
+
+// The codec settings two segments must share to be joined: the first that differs, or "".
+std::string codec_difference(const AVCodecParameters* a, const AVCodecParameters* b) {
+  auto num = [](const char* what, int64_t x, int64_t y) {
+    return x == y ? std::string() : std::string(what) + " " + std::to_string(x) + " vs " + std::to_string(y);
+  };
+  if (a->codec_id != b->codec_id)
+    return std::string("codec ") + avcodec_get_name(a->codec_id) + " vs " + avcodec_get_name(b->codec_id);
+  if (a->format != b->format) {
+    const char* x = av_get_pix_fmt_name(AVPixelFormat(a->format));
+    const char* y = av_get_pix_fmt_name(AVPixelFormat(b->format));
+    return std::string("pixel format ") + (x ? x : "?") + " vs " + (y ? y : "?");
+  }
+  for (const std::string& d : {num("width", a->width, b->width), num("height", a->height, b->height),
+                               num("profile", a->profile, b->profile), num("level", a->level, b->level),
+                               num("colour range", a->color_range, b->color_range),
+                               num("colour space", a->color_space, b->color_space),
+                               num("field order", a->field_order, b->field_order)})
+    if (!d.empty()) return d;
+  if (a->extradata_size != b->extradata_size ||
+      (a->extradata_size > 0 && std::memcmp(a->extradata, b->extradata, size_t(a->extradata_size)) != 0))
+    return "codec headers (extradata, " + std::to_string(a->extradata_size) + " vs " +
+           std::to_string(b->extradata_size) + " bytes): other encoder settings";
+  return "";
+}
+
+}  // namespace
+
+MergeResult merge_segments(const std::string& in, const std::string& out, const std::vector<std::string>& segments,
+                           const std::string& write_path) {
+  if (segments.empty()) throw Error("merge: no segments given");
+  const VideoIndex idx = index_video(in);
+  const AVRational in_tb{idx.tb_num, idx.tb_den};
+
+  // Pass 1: which frames of IN each segment holds; the codec settings they share.
+  std::vector<SegmentFile> segs;
+  std::unique_ptr<AVCodecParameters, void (*)(AVCodecParameters*)> first_par(
+      nullptr, [](AVCodecParameters* p) { avcodec_parameters_free(&p); });
+  std::string first_path;
+  PacketPtr pkt(av_packet_alloc());
+  for (const std::string& path : segments) {
+    Input s(path);
+    const AVStream* vs = s.st();
+    if (!first_par) {
+      first_par.reset(avcodec_parameters_alloc());
+      if (!first_par) throw Error("out of memory");
+      check(avcodec_parameters_copy(first_par.get(), vs->codecpar), path + ": stream parameters");
+      first_path = path;
+    } else if (const std::string d = codec_difference(vs->codecpar, first_par.get()); !d.empty()) {
+      throw Error("merge: " + path + " has other codec settings than " + first_path + " (" + d +
+                  "); render every segment with the same options");
+    }
+    SegmentFile f;
+    f.path = path;
+    bool first_packet = true;
+    for (;;) {
+      const int r = av_read_frame(s.fmt.get(), pkt.get());
+      if (r == AVERROR_EOF) break;
+      if (r == AVERROR(EAGAIN)) continue;
+      check(r, path + ": reading");
+      if (pkt->stream_index == s.video) {
+        if (first_packet && !(pkt->flags & AV_PKT_FLAG_KEY))
+          throw Error("merge: " + path + " does not start with a keyframe; it cannot be joined without re-encoding");
+        first_packet = false;
+        const int64_t t = pkt->pts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(pkt->pts, vs->time_base, in_tb);
+        const int64_t n = t == AV_NOPTS_VALUE ? -1 : idx.frame_at(t);
+        if (n < 0)
+          throw Error("merge: " + path + " holds a frame " + at_time(pkt->pts, vs) + " that " + in +
+                      " does not have; it is not a segment of " + in);
+        f.first = f.first < 0 ? n : std::min(f.first, n);
+        f.last = std::max(f.last, n);
+        ++f.count;
+      }
+      av_packet_unref(pkt.get());
+    }
+    if (f.count == 0) throw Error("merge: " + path + " holds no video frames");
+    segs.push_back(f);
+  }
+  std::stable_sort(segs.begin(), segs.end(), [](const SegmentFile& a, const SegmentFile& b) { return a.first < b.first; });
+  MergeResult result;
+  int64_t next = 0;
+  for (size_t i = 0; i < segs.size(); ++i) {
+    const SegmentFile& f = segs[i];
+    if (f.first > next)
+      throw Error("merge: " + frames_text(idx, next, f.first - 1) + " of " + in + " are missing: in no segment " +
+                  (i == 0 ? "(the first given, " + f.path + ", starts after them)"
+                          : "(between " + segs[i - 1].path + " and " + f.path + ")"));
+    if (f.first < next)
+      throw Error("merge: " + segs[i - 1].path + " and " + f.path + " overlap: both hold " +
+                  frames_text(idx, f.first, std::min(next - 1, f.last)));
+    result.holes += f.last - f.first + 1 - f.count;
+    next = f.last + 1;
+  }
+  if (next < idx.frames())
+    throw Error("merge: " + frames_text(idx, next, idx.frames() - 1) + " of " + in + " are missing: in no segment (" +
+                segs.back().path + " ends before them)");
+  if (result.holes)
+    warn(std::to_string(result.holes) + " frames inside the segments are not there (skipped as damaged when rendered)");
+
+  // The output: the segments' video with IN's description of it, IN's other streams.
+  Input src(in);
+  const std::string& target = write_path.empty() ? out : write_path;
+  AVFormatContext* o = nullptr;
+  check(avformat_alloc_output_context2(&o, nullptr, nullptr, out.c_str()), out + ": unknown output format");
+  std::unique_ptr<AVFormatContext, OutputDeleter> ofmt(o);
+  if (ofmt->oformat->flags & AVFMT_NOFILE)
+    throw Error(out + ": the " + ofmt->oformat->name + " format writes several files; merge writes one video file");
+  AVStream* ost = avformat_new_stream(ofmt.get(), nullptr);
+  if (!ost) throw Error(out + ": out of memory (stream)");
+  check(avcodec_parameters_copy(ost->codecpar, first_par.get()), out + ": video stream parameters");
+  ost->codecpar->codec_tag = copied_codec_tag(ofmt->oformat, first_par.get());
+  ost->time_base = in_tb;
+  ost->sample_aspect_ratio = first_par->sample_aspect_ratio;
+  describe_video_stream(src.st(), ost, out);
+  std::vector<int> map(src.fmt->nb_streams, -1);
+  add_copied_streams(src.fmt.get(), src.video, ofmt.get(), map, out);
+  check(avio_open(&ofmt->pb, target.c_str(), AVIO_FLAG_WRITE), target + ": cannot write");
+  check(avformat_write_header(ofmt.get(), nullptr), out + ": cannot write the header");
+
+  // Pass 2: packets of both sides in time order (by dts), so the muxer interleaves without
+  // holding much: the current segment's video, IN's other streams.
+  PacketPtr other(av_packet_alloc());
+  bool other_ready = false, other_done = false;
+  auto next_other = [&]() {
+    while (!other_ready && !other_done) {
+      const int r = av_read_frame(src.fmt.get(), other.get());
+      if (r == AVERROR(EAGAIN)) continue;
+      if (r < 0) {
+        if (r != AVERROR_EOF) warn(in + ": read error (" + av_error(r) + "); the streams copied from it end there");
+        other_done = true;
+        return;
+      }
+      const auto si = static_cast<size_t>(other->stream_index);
+      if (si < map.size() && map[si] >= 0) other_ready = true;
+      else av_packet_unref(other.get());
+    }
+  };
+  auto other_first = [&](int64_t dts) {  // whether the pending copied packet goes before video at dts
+    const int64_t t = other->dts != AV_NOPTS_VALUE ? other->dts : other->pts;
+    return t == AV_NOPTS_VALUE || av_compare_ts(t, src.fmt->streams[other->stream_index]->time_base, dts, in_tb) <= 0;
+  };
+  int64_t last_dts = AV_NOPTS_VALUE;
+  for (const SegmentFile& f : segs) {
+    Input s(f.path);
+    const AVRational stb = s.st()->time_base;
+    for (;;) {
+      const int r = av_read_frame(s.fmt.get(), pkt.get());
+      if (r == AVERROR_EOF) break;
+      if (r == AVERROR(EAGAIN)) continue;
+      check(r, f.path + ": reading");
+      if (pkt->stream_index != s.video) {
+        av_packet_unref(pkt.get());
+        continue;
+      }
+      // IN's frame time for the frame (exact whatever the segment's container rounded it to);
+      // the decode time moved by the same amount, kept increasing and not after the frame.
+      const int64_t n = idx.frame_at(av_rescale_q(pkt->pts, stb, in_tb));
+      const int64_t pts = idx.pts[static_cast<size_t>(n)];
+      int64_t dts = pkt->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(pkt->dts, stb, in_tb);
+      if (last_dts != AV_NOPTS_VALUE && dts <= last_dts) dts = last_dts + 1;
+      if (dts > pts) throw Error("merge: " + f.path + ": the decode order does not fit after the previous segment at " +
+                                 frames_text(idx, n, n));
+      last_dts = dts;
+      pkt->duration = av_rescale_q(pkt->duration, stb, in_tb);
+      pkt->pts = pts;
+      pkt->dts = dts;
+      while (true) {
+        next_other();
+        if (!other_ready || !other_first(dts)) break;
+        write_copied_packet(src.fmt.get(), ofmt.get(), map[static_cast<size_t>(other->stream_index)], other.get(), in, out);
+        other_ready = false;
+      }
+      av_packet_rescale_ts(pkt.get(), in_tb, ost->time_base);
+      pkt->stream_index = ost->index;
+      pkt->pos = -1;
+      check(av_interleaved_write_frame(ofmt.get(), pkt.get()), out + ": writing video");
+      ++result.frames;
+    }
+    ++result.segments;
+  }
+  for (next_other(); other_ready; next_other()) {
+    write_copied_packet(src.fmt.get(), ofmt.get(), map[static_cast<size_t>(other->stream_index)], other.get(), in, out);
+    other_ready = false;
+  }
+  check(av_write_trailer(ofmt.get()), out + ": writing the trailer");
+  check(avio_closep(&ofmt->pb), target + ": closing");
+  return result;
 }
 
 }  // namespace micromotion::cli

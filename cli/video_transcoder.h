@@ -26,10 +26,14 @@
 //             encoded unedited with a warning (result.failed_edits).
 //             When *stop becomes true, reading ends and the file is finished (encoder flushed,
 //             trailer written) so it stays playable.
+//             With options.index set, only that segment (see TranscodeOptions).
 //   throws:   micromotion::Error naming the file and the libav error (unreadable input, no video
 //             stream, no encoder for the codec, an encoder or write failure, ...). The partial
 //             output is left for the caller to remove.
 #pragma once
+
+#include "segments.h"
+#include "video_index.h"
 
 #include <micromotion/image.h>
 
@@ -47,6 +51,13 @@ struct TranscodeOptions {
   int crf = -1;         // -1 : comparable to the input (x264/x265: 18; lossless inputs stay lossless)
   int64_t max_frames = -1;
   std::string write_path;  // "" : write `out` itself
+  // A segment (render --segment): `index` is the input's (index_video), `segment` the frames.
+  // Decoding starts at the keyframe before segment.preroll_begin; frames from there on reach
+  // the editor with their frame number in the index (as in a whole render), those before
+  // segment.begin are dropped after the edit; the output holds the video stream alone, frames
+  // segment.begin .. end-1 with their original pts.
+  const VideoIndex* index = nullptr;
+  SegmentRange segment;
 };
 
 struct EditedFrame {
@@ -82,6 +93,25 @@ struct TranscodeResult {
 TranscodeResult transcode(const std::string& in, const std::string& out, const TranscodeOptions& options,
                           FrameEditor& editor, const std::atomic<bool>* stop,
                           const std::function<void(const TranscodeProgress&)>& progress);
+
+struct MergeResult {
+  int64_t frames = 0;        // video frames written
+  int segments = 0;
+  int64_t holes = 0;         // frames inside segments that are not there (skipped as damaged)
+};
+
+// merge_segments(in, out, segments, write_path)
+//   requires: `segments` are outputs of `render IN SEG --segment I/N` (any order, any container).
+//   ensures:  `out` (bytes to write_path when set) holds the segments' video packets, not
+//             re-encoded, in frame order with IN's own frame times, and every other stream,
+//             chapter, container metadata and the video stream's disposition, metadata and side
+//             data from IN, as a whole render would write them.
+//   throws:   micromotion::Error, nothing written, when the segments do not fit: frames of IN in
+//             no segment ("frames A-B ... are missing"), two segments holding the same frames
+//             (naming both), a segment with other codec settings than the first (naming it and
+//             the difference), a file that holds frames IN does not have.
+MergeResult merge_segments(const std::string& in, const std::string& out, const std::vector<std::string>& segments,
+                           const std::string& write_path);
 
 // Decodes up to max_frames video frames (every `step`-th) of a file as RGB, as stored (for
 // `evaluate`, which compares two files frame by frame; it holds them all).

@@ -33,6 +33,8 @@ packages=(
   # OBS Studio plugin, its headless and app tests (X server in memory, Mesa's software
   # OpenGL: recommends are not installed), the .deb check (objdump)
   libobs-dev obs-studio xvfb xauth libgl1-mesa-dri libegl-mesa0 libx11-dev binutils
+  # render farm test (tests/slurm/local-cluster.sh): a one-node Slurm cluster on localhost
+  slurmctld slurmd slurm-client munge
 )
 # shellcheck disable=SC2206
 packages+=(${MICROMOTION_DEPS_EXTRA:-})

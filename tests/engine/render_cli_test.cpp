@@ -155,7 +155,7 @@ TEST(RenderCli, RefusesToWriteOverItsInput) {
   for (const std::string& out : std::vector<std::string>{q(in), "./in.mkv", "hard.mkv", "soft.mkv", q(dir / "." / "in.mkv")}) {
     const auto r = mmtest::run("cd " + q(dir) + " && " + mmtest::cli() + " render in.mkv " + out + tail);
     EXPECT_NE(r.status, 0) << out;
-    EXPECT_NE(r.output.find("is the input in.mkv itself; render never writes over its input"), std::string::npos)
+    EXPECT_NE(r.output.find("is the input in.mkv itself; micromotion never writes over its input"), std::string::npos)
         << out << ": " << r.output;
     EXPECT_TRUE(mmtest::read_file(in) == before) << out << ": the input changed";
     EXPECT_EQ(rendertest::names_in(dir), names) << out;
