@@ -6,7 +6,9 @@
 // frame is searched every `detect_every` frames (new faces) and whenever a track was lost. Full
 // detections are matched to tracks by IoU; unmatched ones start new tracks (ids never reused).
 // A track not re-found for more than `max_missed` consecutive frames is dropped. Window searches
-// and landmarks of different faces run on `threads` threads.
+// and landmarks of different faces run on `threads` threads. With detect_every == 1 there is no
+// window search: every box is that frame's full detection, so boxes and landmarks depend on the
+// frame alone (a render split into segments finds exactly the faces of a whole render).
 //
 //   FaceTracker(options): throws micromotion::Error if a model file cannot be read.
 //   update(frame): requires frames of one stream in order (sizes may change; a size change

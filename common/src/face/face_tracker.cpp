@@ -81,7 +81,9 @@ struct FaceTracker::Impl {
         used[best] = true;
         Track& tr = tracks[best];
         // A track the window search missed is re-found here; one it found keeps that box.
-        if (!tr.face.found) {
+        // Detecting every frame, every box is that frame's detection: no box depends on an
+        // earlier frame, so a render split into segments finds exactly the boxes of a whole one.
+        if (!tr.face.found || options.detect_every == 1) {
           tr.face.box = d;
           tr.face.found = true;
           tr.missed = 0;
@@ -105,9 +107,10 @@ struct FaceTracker::Impl {
     height = frame.height;
 
     std::vector<char> lost(tracks.size(), 0);
-    parallel_for_each(static_cast<int>(tracks.size()), options.threads, [&](int i, int worker) {
+    const bool search = options.detect_every > 1;  // detecting every frame, the window search adds nothing
+    for (Track& tr : tracks) tr.face.found = false;
+    parallel_for_each(search ? static_cast<int>(tracks.size()) : 0, options.threads, [&](int i, int worker) {
       Track& tr = tracks[i];
-      tr.face.found = false;
       const std::vector<FaceBox> near = detector_for(worker).detect_near(frame, tr.face.box, options.search_margin,
                                                                          options.search_face_size);
       const FaceBox* best = nullptr;
@@ -128,6 +131,11 @@ struct FaceTracker::Impl {
         lost[i] = 1;
       }
     });
+    if (!search)  // a track the full detection does not find this frame is missed
+      for (size_t i = 0; i < tracks.size(); ++i) {
+        ++tracks[i].missed;
+        lost[i] = 1;
+      }
     // A lost track: look at the whole frame now.
     if (std::find(lost.begin(), lost.end(), 1) != lost.end()) need_full = true;
     if (need_full) full_detection(frame);
