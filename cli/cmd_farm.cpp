@@ -245,8 +245,9 @@ void run_merge(const fs::path& dir_in) {
       files.push_back((dir / segment_file(i)).string());
     }
     if (!missing.empty())
-      throw Error("farm merge: segments " + ranges_text(missing) + " are missing or incomplete (no checksum in the "
-                  "manifest, or the file changed); run the farm command again to render them");
+      throw Error("farm merge: " + std::string(missing.size() == 1 ? "segment " : "segments ") + ranges_text(missing) +
+                  (missing.size() == 1 ? " is" : " are") + " missing or incomplete (no checksum in the manifest, or "
+                  "the file changed since); render them again (farm task, or the farm command again)");
     const std::string in = m.at("input"), out = m.at("output");
     check_output(in, out, m.value("overwrite", false), "OUT");
     SignalScope signals;

@@ -3,32 +3,14 @@
 
 #include <micromotion/error.h>
 
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
-}
+#include "libav_handles.h"
 
 #include <algorithm>
 #include <memory>
 
 namespace micromotion::cli {
 
-namespace {
-
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
-
-struct InputDeleter {
-  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-
-}  // namespace
+using libav::av_error;
 
 int64_t VideoIndex::frame_at(int64_t t) const {
   if (pts.empty()) return -1;
@@ -51,7 +33,7 @@ VideoIndex index_video(const std::string& path) {
   AVFormatContext* f = nullptr;
   int r = avformat_open_input(&f, path.c_str(), nullptr, nullptr);
   if (r < 0) throw Error(path + ": cannot open as a video: " + av_error(r));
-  std::unique_ptr<AVFormatContext, InputDeleter> fmt(f);
+  libav::InputPtr fmt(f);
   r = avformat_find_stream_info(f, nullptr);
   if (r < 0) throw Error(path + ": cannot read stream information: " + av_error(r));
   VideoIndex index;
@@ -61,7 +43,7 @@ VideoIndex index_video(const std::string& path) {
   index.tb_num = st->time_base.num;
   index.tb_den = st->time_base.den;
   std::vector<std::pair<int64_t, bool>> frames;  // (pts, keyframe)
-  std::unique_ptr<AVPacket, PacketDeleter> pkt(av_packet_alloc());
+  libav::PacketPtr pkt(av_packet_alloc());
   if (!pkt) throw Error("out of memory (av_packet_alloc)");
   for (;;) {
     r = av_read_frame(f, pkt.get());

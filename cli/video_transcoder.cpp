@@ -1,6 +1,8 @@
 // libav* transcoding (see video_transcoder.h).
 #include "video_transcoder.h"
 
+#include "libav_handles.h"
+
 #include <micromotion/error.h>
 
 extern "C" {
@@ -27,41 +29,13 @@ namespace micromotion::cli {
 
 namespace {
 
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
-
-void check(int code, const std::string& what) {
-  if (code < 0) throw Error(what + ": " + av_error(code));
-}
+using namespace libav;  // NOLINT: the handles and checks of libav_handles.h
 
 void warn(const std::string& text) { std::fprintf(stderr, "micromotion: warning: %s\n", text.c_str()); }
 
-struct InputDeleter {
-  void operator()(AVFormatContext* c) const { avformat_close_input(&c); }
-};
-struct OutputDeleter {
-  void operator()(AVFormatContext* c) const {
-    if (c && c->pb && !(c->oformat->flags & AVFMT_NOFILE)) avio_closep(&c->pb);
-    avformat_free_context(c);
-  }
-};
-struct CodecDeleter {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameDeleter {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketDeleter {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
 struct SwsDeleter {
   void operator()(SwsContext* s) const { sws_freeContext(s); }
 };
-using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
-using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 
 FramePtr new_frame() {
   FramePtr f(av_frame_alloc());

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cmath>
@@ -108,7 +109,7 @@ fs::path face_clip(int frames) {
   const fs::path meta = dir / "chapters.txt";
   mmtest::write_file(meta, ";FFMETADATA1\ntitle=farm test\n[CHAPTER]\nTIMEBASE=1/1000\nSTART=0\nEND=800\ntitle=one\n");
   const fs::path src = facetest::data("clips/pan_zoom/0000.png").parent_path();
-  const fs::path tmp = dir / ("." + out.filename().string() + ".tmp.mkv");
+  const fs::path tmp = dir / ("." + out.filename().string() + ".tmp-" + std::to_string(getpid()) + ".mkv");
   rendertest::ffmpeg("-framerate 25 -i " + q(src / "%04d.png") + " -f lavfi -i sine=frequency=440:sample_rate=48000 -i " +
                          q(meta) + " -map 0:v -map 1:a -map_metadata 2 -map_chapters 2 -frames:v " +
                          std::to_string(frames) + " -t " + std::to_string(frames / 25.0) +
@@ -178,7 +179,7 @@ std::vector<fs::path> render_segments(const fs::path& in, const fs::path& dir, i
 fs::path whole_render(const fs::path& in) {
   const fs::path out = in.parent_path() / ("whole-" + in.filename().string());
   if (fs::exists(out)) return out;
-  const fs::path tmp = in.parent_path() / ("." + out.filename().string() + ".tmp.mkv");
+  const fs::path tmp = in.parent_path() / ("." + out.filename().string() + ".tmp-" + std::to_string(getpid()) + ".mkv");
   const auto r = cli("render " + q(in) + " " + q(tmp) + " -y " + edit_options(kStateless));
   EXPECT_EQ(r.status, 0) << r.output;
   fs::rename(tmp, out);
@@ -301,6 +302,44 @@ TEST(SegmentMerge, DefaultSettingsDifferAtASeamLessThanTheInputMoves) {
       EXPECT_LT(diff, motion) << "the default pre-roll leaves the seam further off than the input moves";
     }
   }
+}
+
+// The pieces without Slurm, as a Kubernetes indexed Job runs them: the work folder written with
+// --no-submit, each task finding its segment from JOB_COMPLETION_INDEX (0-based), the merge.
+TEST(FarmTasks, AnIndexedJobWithoutSlurmRendersAndMergesTheSameFile) {
+  const auto dir = mmtest::temp_dir("farm_indexed_job");
+  const fs::path in = face_clip(12), out = dir / "out.mkv", work = dir / "out.mkv.farm";
+  auto r = cli("farm slurm " + q(in) + " " + q(out) + " --segments 3 --preroll 2 --no-submit " +
+               edit_options(kStateless, false));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("nothing submitted; segments to render: 1-3"), std::string::npos) << r.output;
+  r = cli("farm merge " + q(work));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("segments 1-3 are missing or incomplete"), std::string::npos) << r.output;
+  for (int k : {2, 0, 1}) {
+    r = mmtest::run("env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=" + std::to_string(k) + " " + mmtest::cli() +
+                    " farm task " + q(work));
+    ASSERT_EQ(r.status, 0) << r.output;
+    EXPECT_NE(r.output.find("segment " + std::to_string(k + 1) + "/3 done"), std::string::npos) << r.output;
+  }
+  // A pod run again (the Job retried) finds its segment done and does nothing.
+  r = mmtest::run("env -u SLURM_ARRAY_TASK_ID JOB_COMPLETION_INDEX=1 " + mmtest::cli() + " farm task " + q(work));
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("segment 2/3 is already done"), std::string::npos) << r.output;
+  r = cli("farm task " + q(work) + " --index 4");
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("segment 4 does not exist (1..3)"), std::string::npos) << r.output;
+  // A segment changed after it was recorded is not merged.
+  const std::string seg3 = mmtest::read_file(work / "segments/0003.nut");
+  rendertest::scribble(work / "segments/0003.nut", 5000, 16);
+  r = cli("farm merge " + q(work));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("segment 3 is missing or incomplete"), std::string::npos) << r.output;
+  mmtest::write_file(work / "segments/0003.nut", seg3);
+  r = cli("farm merge " + q(work));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(md5s(out, "v"), md5s(whole_render(in), "v"));
+  EXPECT_EQ(md5s(out, "a"), md5s(in, "a"));
 }
 
 // ---- farm slurm on a local cluster -----------------------------------------------------------
