@@ -31,6 +31,9 @@ namespace {
 
 using namespace libav;  // NOLINT: the handles and checks of libav_handles.h
 
+// Container tag of a segment: "PTS NUM DEN", its first frame's time in the input's time base.
+constexpr const char* kSegmentStartTag = "micromotion_segment_start";
+
 void warn(const std::string& text) { std::fprintf(stderr, "micromotion: warning: %s\n", text.c_str()); }
 
 struct SwsDeleter {
@@ -362,6 +365,13 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
   map[dec.stream] = ost->index;
   // A segment holds the video alone: merge takes every other stream from the input.
   if (!segment) add_copied_streams(dec.fmt.get(), dec.stream, ofmt.get(), map, out);
+  // A container that cannot store a negative decode time (NUT, Matroska) shifts every time of a
+  // B-frame stream forward; the first frame's true time lets merge undo that.
+  if (segment) {
+    const std::string first = std::to_string(segment->pts[static_cast<size_t>(options.segment.begin)]) + " " +
+                              std::to_string(ist->time_base.num) + " " + std::to_string(ist->time_base.den);
+    av_dict_set(&ofmt->metadata, kSegmentStartTag, first.c_str(), 0);
+  }
   check(avio_open(&ofmt->pb, target.c_str(), AVIO_FLAG_WRITE), target + ": cannot write");
   check(avformat_write_header(ofmt.get(), nullptr), out + ": cannot write the header");
 
@@ -683,7 +693,18 @@ struct Input {
 struct SegmentFile {
   std::string path;
   int64_t first = -1, last = -1, count = 0;  // frame numbers of IN
+  int64_t shift = 0;  // what the segment's muxer added to its times (segment time base)
 };
+
+// The muxer's shift of a segment: its earliest frame time less the true one its tag records
+// (0 without the tag: a file from elsewhere is taken at its word).
+int64_t segment_shift(const AVFormatContext* f, const AVStream* vs, int64_t earliest_pts) {
+  const AVDictionaryEntry* e = av_dict_get(f->metadata, kSegmentStartTag, nullptr, 0);
+  long long pts = 0;
+  int num = 0, den = 0;
+  if (!e || std::sscanf(e->value, "%lld %d %d", &pts, &num, &den) != 3 || num <= 0 || den <= 0) return 0;
+  return earliest_pts - av_rescale_q(pts, AVRational{num, den}, vs->time_base);
+}
 
 std::string frames_text(const VideoIndex& idx, int64_t a, int64_t b) {
   const double tb = double(idx.tb_num) / idx.tb_den, t0 = double(idx.pts[0]);
@@ -733,6 +754,7 @@ MergeResult merge_segments(const std::string& in, const std::string& out, const 
   std::unique_ptr<AVCodecParameters, void (*)(AVCodecParameters*)> first_par(
       nullptr, [](AVCodecParameters* p) { avcodec_parameters_free(&p); });
   std::string first_path;
+  int64_t reorder = 0;
   PacketPtr pkt(av_packet_alloc());
   for (const std::string& path : segments) {
     Input s(path);
@@ -749,6 +771,7 @@ MergeResult merge_segments(const std::string& in, const std::string& out, const 
     SegmentFile f;
     f.path = path;
     bool first_packet = true;
+    std::vector<int64_t> times;
     for (;;) {
       const int r = av_read_frame(s.fmt.get(), pkt.get());
       if (r == AVERROR_EOF) break;
@@ -758,16 +781,28 @@ MergeResult merge_segments(const std::string& in, const std::string& out, const 
         if (first_packet && !(pkt->flags & AV_PKT_FLAG_KEY))
           throw Error("merge: " + path + " does not start with a keyframe; it cannot be joined without re-encoding");
         first_packet = false;
-        const int64_t t = pkt->pts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale_q(pkt->pts, vs->time_base, in_tb);
-        const int64_t n = t == AV_NOPTS_VALUE ? -1 : idx.frame_at(t);
-        if (n < 0)
-          throw Error("merge: " + path + " holds a frame " + at_time(pkt->pts, vs) + " that " + in +
-                      " does not have; it is not a segment of " + in);
-        f.first = f.first < 0 ? n : std::min(f.first, n);
-        f.last = std::max(f.last, n);
-        ++f.count;
+        if (pkt->pts == AV_NOPTS_VALUE) throw Error("merge: " + path + " has a video packet without a time");
+        times.push_back(pkt->pts);
       }
       av_packet_unref(pkt.get());
+    }
+    if (!times.empty()) f.shift = segment_shift(s.fmt.get(), vs, *std::min_element(times.begin(), times.end()));
+    {  // reorder depth: how many frames a packet comes before its display position at most
+      std::vector<int64_t> shown = times;
+      std::sort(shown.begin(), shown.end());
+      for (size_t k = 0; k < times.size(); ++k) {
+        const auto rank = std::lower_bound(shown.begin(), shown.end(), times[k]) - shown.begin();
+        reorder = std::max<int64_t>(reorder, static_cast<int64_t>(k) - rank);
+      }
+    }
+    for (const int64_t pts : times) {
+      const int64_t n = idx.frame_at(av_rescale_q(pts - f.shift, vs->time_base, in_tb));
+      if (n < 0)
+        throw Error("merge: " + path + " holds a frame " + at_time(pts - f.shift, vs) + " that " + in +
+                    " does not have; it is not a segment of " + in);
+      f.first = f.first < 0 ? n : std::min(f.first, n);
+      f.last = std::max(f.last, n);
+      ++f.count;
     }
     if (f.count == 0) throw Error("merge: " + path + " holds no video frames");
     segs.push_back(f);
@@ -835,7 +870,8 @@ MergeResult merge_segments(const std::string& in, const std::string& out, const 
     const int64_t t = other->dts != AV_NOPTS_VALUE ? other->dts : other->pts;
     return t == AV_NOPTS_VALUE || av_compare_ts(t, src.fmt->streams[other->stream_index]->time_base, dts, in_tb) <= 0;
   };
-  int64_t last_dts = AV_NOPTS_VALUE;
+  int64_t last_dts = AV_NOPTS_VALUE, written = 0;
+  const int64_t delay = std::max<int64_t>(reorder, first_par->video_delay);
   for (const SegmentFile& f : segs) {
     Input s(f.path);
     const AVRational stb = s.st()->time_base;
@@ -848,15 +884,21 @@ MergeResult merge_segments(const std::string& in, const std::string& out, const 
         av_packet_unref(pkt.get());
         continue;
       }
-      // IN's frame time for the frame (exact whatever the segment's container rounded it to);
-      // the decode time moved by the same amount, kept increasing and not after the frame.
-      const int64_t n = idx.frame_at(av_rescale_q(pkt->pts, stb, in_tb));
+      // IN's frame time for the frame (exact whatever the segment's container rounded it to).
+      // Decode times are made anew for the joined stream (a container may have dropped or
+      // shifted them): the k-th packet decodes at the time of frame k - delay, which no packet
+      // displays before, with delay the deepest reordering of any segment.
+      const int64_t n = idx.frame_at(av_rescale_q(pkt->pts - f.shift, stb, in_tb));
+      if (n < 0) throw Error("merge: " + f.path + " changed while merging");
       const int64_t pts = idx.pts[static_cast<size_t>(n)];
-      int64_t dts = pkt->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(pkt->dts, stb, in_tb);
-      if (last_dts != AV_NOPTS_VALUE && dts <= last_dts) dts = last_dts + 1;
-      if (dts > pts) throw Error("merge: " + f.path + ": the decode order does not fit after the previous segment at " +
-                                 frames_text(idx, n, n));
+      const int64_t back = written - delay;
+      const int64_t dts = back >= 0 ? idx.pts[static_cast<size_t>(std::min(back, idx.frames() - 1))]
+                                    : idx.pts[0] + back * std::max<int64_t>(1, idx.spacing);
+      if (dts > pts || (last_dts != AV_NOPTS_VALUE && dts <= last_dts))
+        throw Error("merge: " + f.path + ": the decode order does not fit after the previous segment at " +
+                    frames_text(idx, n, n));
       last_dts = dts;
+      ++written;
       pkt->duration = av_rescale_q(pkt->duration, stb, in_tb);
       pkt->pts = pts;
       pkt->dts = dts;

@@ -248,6 +248,38 @@ TEST(SegmentMerge, MissingOverlappingAndMismatchedSegmentsAreRefusedByName) {
   EXPECT_EQ(rendertest::names_in(dir).size(), 5u) << "something was left behind";
 }
 
+// H.264 with B-frames in MP4 (negative decode times, an edit list): NUT segments, whose muxer
+// shifts every time forward and drops the first decode times, join with the input's times and
+// a valid decode order. The clip has no face (fast): the point is the timing, not the edit.
+TEST(SegmentMerge, BFrameH264SegmentsJoinWithTheInputsTimes) {
+  const auto dir = mmtest::temp_dir("farm_bframes");
+  const fs::path in = rendertest::ffmpeg("-f lavfi -i testsrc=size=320x240:rate=25 -f lavfi -i sine -t 2 -c:v libx264 "
+                                         "-bf 3 -c:a aac -shortest", dir / "in.mp4");
+  const auto segs = render_segments(in, dir, 3, edit_options("--encoder e4e --preroll 5"));
+  // Into MP4, as the input: every packet at the input's time, the audio untouched.
+  const fs::path out = dir / "out.mp4";
+  auto r = cli("merge " + q(in) + " " + q(out) + " " + q(segs[1]) + " " + q(segs[0]) + " " + q(segs[2]));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto times = [](const fs::path& f) {
+    return mmtest::run("ffprobe -v error -select_streams v -show_entries packet=pts -of csv=p=0 " + q(f) + " | sort -n")
+        .output;
+  };
+  EXPECT_EQ(times(out), times(in));
+  EXPECT_EQ(rendertest::decoded_frames(out), 50);
+  EXPECT_EQ(md5s(out, "a"), md5s(in, "a"));
+  // Into Matroska: another container's own time rules (the AAC priming shifts everything), still
+  // a clean decode of every frame.
+  const fs::path mkv = dir / "out.mkv";
+  r = cli("merge " + q(in) + " " + q(mkv) + " " + q(segs[0]) + " " + q(segs[1]) + " " + q(segs[2]));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(rendertest::decoded_frames(mkv), 50);
+  for (const fs::path& f : {out, mkv}) {
+    const auto decode = mmtest::run("ffmpeg -nostdin -v error -i " + q(f) + " -f null -");
+    EXPECT_EQ(decode.status, 0);
+    EXPECT_EQ(decode.output, "") << f << ": decoding reports problems";
+  }
+}
+
 // Mean absolute difference (levels, all channels) of two frames inside the face boxes.
 double face_difference(const micromotion::ImageRGB8& a, const micromotion::ImageRGB8& b,
                        const std::vector<enginetest::Box>& boxes) {
