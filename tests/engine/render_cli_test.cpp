@@ -481,7 +481,15 @@ TEST(SubspaceCli, ExtractMatchesTheRpcaReference) {
 
 TEST(SubspaceCli, FromAVideoClipOfOnePerson) {
   const auto dir = mmtest::temp_dir("subspace_video");
-  const fs::path in = make_clip(dir);  // faces in the first 4 of 10 frames
+  // A moving face (pan_zoom: a zoom and pan) in the first 4 of 10 frames, then a face-free noise
+  // field; a still face would give a zero direction, as it should.
+  const fs::path src = facetest::data("clips/pan_zoom/0000.png").parent_path(), in = dir / "moving.mkv";
+  const auto made = mmtest::run(
+      "ffmpeg -nostdin -v error -y -framerate 25 -i " + q(src / "%04d.png") +
+      " -f lavfi -i color=c=0x707880:s=440x480:r=25,noise=alls=40:allf=t,gblur=sigma=3 -filter_complex "
+      "'[0:v]trim=end_frame=4,setpts=PTS-STARTPTS,format=rgb24[a];[1:v]trim=end_frame=6,setpts=PTS-STARTPTS,"
+      "format=rgb24[b];[a][b]concat=n=2:v=1[v]' -map '[v]' -c:v png " + q(in));
+  ASSERT_EQ(made.status, 0) << made.output;
   const auto r = mmtest::run(mmtest::cli() + " subspace extract --video " + q(in) + " --out " + q(dir / "m.safetensors") +
                              " --out-latents " + q(dir / "anchors.npy") + " --iters 1 --name clipmotion --models " +
                              q(enginetest::test_models()));
