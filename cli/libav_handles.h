@@ -47,4 +47,13 @@ using InputPtr = std::unique_ptr<AVFormatContext, InputDeleter>;
 using FramePtr = std::unique_ptr<AVFrame, FrameDeleter>;
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 
+// `path` opened and its streams probed.  throws micromotion::Error naming the file otherwise.
+inline InputPtr open_input(const std::string& path) {
+  AVFormatContext* f = nullptr;
+  check(avformat_open_input(&f, path.c_str(), nullptr, nullptr), path + ": cannot open as a video");
+  InputPtr fmt(f);
+  check(avformat_find_stream_info(f, nullptr), path + ": cannot read stream information");
+  return fmt;
+}
+
 }  // namespace micromotion::cli::libav

@@ -30,12 +30,9 @@ int64_t VideoIndex::frame_at(int64_t t) const {
 }
 
 VideoIndex index_video(const std::string& path) {
-  AVFormatContext* f = nullptr;
-  int r = avformat_open_input(&f, path.c_str(), nullptr, nullptr);
-  if (r < 0) throw Error(path + ": cannot open as a video: " + av_error(r));
-  libav::InputPtr fmt(f);
-  r = avformat_find_stream_info(f, nullptr);
-  if (r < 0) throw Error(path + ": cannot read stream information: " + av_error(r));
+  const libav::InputPtr fmt = libav::open_input(path);
+  AVFormatContext* f = fmt.get();
+  int r = 0;
   VideoIndex index;
   index.stream = av_find_best_stream(f, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   if (index.stream < 0) throw Error(path + ": no video stream");

@@ -102,10 +102,8 @@ struct Decoder {
   int rotation = 0;
 
   explicit Decoder(const std::string& path) {
-    AVFormatContext* f = nullptr;
-    check(avformat_open_input(&f, path.c_str(), nullptr, nullptr), path + ": cannot open as a video");
-    fmt.reset(f);
-    check(avformat_find_stream_info(f, nullptr), path + ": cannot read stream information");
+    fmt = open_input(path);
+    AVFormatContext* f = fmt.get();
     const AVCodec* dec = nullptr;
     stream = av_find_best_stream(f, AVMEDIA_TYPE_VIDEO, -1, -1, &dec, 0);
     if (stream < 0 || !dec) throw Error(path + ": no decodable video stream");
@@ -679,10 +677,8 @@ struct Input {
   std::unique_ptr<AVFormatContext, InputDeleter> fmt;
   int video = -1;
   explicit Input(const std::string& path) {
-    AVFormatContext* f = nullptr;
-    check(avformat_open_input(&f, path.c_str(), nullptr, nullptr), path + ": cannot open as a video");
-    fmt.reset(f);
-    check(avformat_find_stream_info(f, nullptr), path + ": cannot read stream information");
+    fmt = open_input(path);
+    AVFormatContext* f = fmt.get();
     video = av_find_best_stream(f, AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
     if (video < 0) throw Error(path + ": no video stream");
   }
