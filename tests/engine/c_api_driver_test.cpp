@@ -60,16 +60,16 @@ TEST(CApi, NonFiniteStrengthLeavesTheFrameUnedited) {
   ASSERT_NE(ctx, nullptr) << error;
   std::vector<uint8_t> out(img.stride() * static_cast<size_t>(img.height()));
   mm_frame in{}, res{};
-  in.data = const_cast<uint8_t*>(img.data());
+  in.data[0] = const_cast<uint8_t*>(img.data());
   in.width = res.width = img.width();
   in.height = res.height = img.height();
-  in.stride = res.stride = static_cast<ptrdiff_t>(img.stride());
+  in.stride[0] = res.stride[0] = static_cast<ptrdiff_t>(img.stride());
   in.format = res.format = MM_PIXEL_RGB24;
-  res.data = out.data();
+  res.data[0] = out.data();
   std::vector<uint8_t> zero;
   for (const double s : {0.0, std::nan(""), HUGE_VAL, -HUGE_VAL, 5.0}) {
     ASSERT_EQ(mm_set_strength(ctx, s), 0);
-    ASSERT_EQ(mm_process(ctx, &in, &res), 0) << mm_error(ctx);
+    ASSERT_EQ(mm_process(ctx, &in, &res, nullptr), 0) << mm_error(ctx);
     if (s == 0.0) {
       zero = out;
       continue;

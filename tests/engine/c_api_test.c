@@ -27,7 +27,7 @@ static int check_async_frame(const mm_frame* f, int n, const uint8_t* in, const 
     return 0;
   }
   for (y = 0; y < height; ++y) {
-    const uint8_t* o = f->data + y * stride;
+    const uint8_t* o = f->data[0] + y * stride;
     const uint8_t* i = (n == 1 ? noise : in) + y * stride;
     if (n == 1 && memcmp(o, i, (size_t)width * 4) != 0) {
       snprintf(message, message_size, "async face-free frame: row %d changed", y);
@@ -62,6 +62,7 @@ int mm_c_api_check(const char* models_dir, const uint8_t* face_rgb, int width, i
   mm_frame fin, fout;
 
   message[0] = '\0';
+  memset(&fin, 0, sizeof fin);
   REQUIRE(p.strength == 5.0 && p.queue_depth == 2 && p.mode == MM_MODE_REPLACE && p.feather == 0.06 &&
               p.detect_every == 10 && p.smooth == 1 && p.threads == 0, "unexpected defaults");
 
@@ -111,11 +112,11 @@ int mm_c_api_check(const char* models_dir, const uint8_t* face_rgb, int width, i
   }
 
   /* The face frame (first: the tracker searches whole frames at the start) changes in RGB, never in alpha. */
-  fin.data = in; fin.width = width; fin.height = height; fin.stride = stride; fin.format = MM_PIXEL_RGBA;
+  fin.data[0] = in; fin.width = width; fin.height = height; fin.stride[0] = stride; fin.format = MM_PIXEL_RGBA;
   fin.index = 0; fin.time = 0; fin.pts = 1000;
   fout = fin;
-  fout.data = out;
-  REQUIRE(mm_process(ctx, &fin, &fout) == 0, "mm_process failed: %s", mm_error(ctx));
+  fout.data[0] = out;
+  REQUIRE(mm_process(ctx, &fin, &fout, NULL) == 0, "mm_process failed: %s", mm_error(ctx));
   got = 0;
   for (y = 0; y < height; ++y)
     for (x = 0; x < width; ++x) {
@@ -125,29 +126,29 @@ int mm_c_api_check(const char* models_dir, const uint8_t* face_rgb, int width, i
   REQUIRE(got > 1000, "only %d face pixels changed", got);
 
   /* Synchronous: a face-free frame passes bit-exact, alpha included. */
-  fin.data = noise;
-  REQUIRE(mm_process(ctx, &fin, &fout) == 0, "mm_process failed: %s", mm_error(ctx));
+  fin.data[0] = noise;
+  REQUIRE(mm_process(ctx, &fin, &fout, NULL) == 0, "mm_process failed: %s", mm_error(ctx));
   for (y = 0; y < height; ++y)
     REQUIRE(memcmp(out + y * stride, noise + y * stride, (size_t)width * 4) == 0, "face-free row %d changed", y);
   REQUIRE(fout.pts == 1000, "pts not kept");
 
   /* A bad frame is an error with a message, not a crash. */
-  fin.stride = 3;
-  REQUIRE(mm_process(ctx, &fin, &fout) == -1 && strstr(mm_error(ctx), "stride") != NULL, "bad stride accepted");
-  fin.stride = stride;
+  fin.stride[0] = 3;
+  REQUIRE(mm_process(ctx, &fin, &fout, NULL) == -1 && strstr(mm_error(ctx), "stride") != NULL, "bad stride accepted");
+  fin.stride[0] = stride;
 
   /* Asynchronous: submit 3 frames (face, face-free, face), receive them in order. Whether a frame
    * is ready before mm_flush depends on timing, so frames received early (non-blocking polls while
    * submitting) and late (blocking, after mm_flush) get the same checks, and the count and order
    * are asserted only once mm_receive says all are delivered. */
   for (x = 0; x < 3; ++x) {
-    fin.data = x == 1 ? noise : in;
+    fin.data[0] = x == 1 ? noise : in;
     fin.index = x;
     fin.pts = 40 * x;
     REQUIRE(mm_submit(ctx, &fin) == 0, "mm_submit failed: %s", mm_error(ctx));
     REQUIRE(mm_latency(ctx) == x + 1 - received, "latency %d with %d submitted and %d received", mm_latency(ctx),
             x + 1, received);
-    while ((got = mm_receive(ctx, &fout, 0)) == 1) {
+    while ((got = mm_receive(ctx, &fout, 0, NULL)) == 1) {
       REQUIRE(check_async_frame(&fout, received, in, noise, width, height, stride, why, sizeof why), "%s",
               why);
       ++received;
@@ -155,7 +156,7 @@ int mm_c_api_check(const char* models_dir, const uint8_t* face_rgb, int width, i
     REQUIRE(got == 0, "mm_receive failed: %s", mm_error(ctx));
   }
   REQUIRE(mm_flush(ctx) == 0, "mm_flush failed");
-  while ((got = mm_receive(ctx, &fout, 1)) == 1) {
+  while ((got = mm_receive(ctx, &fout, 1, NULL)) == 1) {
     REQUIRE(received < 3, "more frames received than submitted");
     REQUIRE(check_async_frame(&fout, received, in, noise, width, height, stride, why, sizeof why), "%s",
             why);

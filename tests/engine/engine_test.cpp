@@ -126,7 +126,8 @@ TEST(Engine, AsynchronousQueueMatchesSynchronousProcessing) {
   std::vector<EngineFrame> got;
   int max_latency = 0;
   for (size_t i = 0; i < frames.size(); ++i) {
-    engine.submit(EngineFrame{frames[i], {3.0}, static_cast<int64_t>(100 + i), {}});
+    ImageRGB8 copy = frames[i];
+    engine.submit(EngineFrame{FrameBuffer::copy_of(native_view(copy)), {3.0}, static_cast<int64_t>(100 + i), {}});
     max_latency = std::max(max_latency, engine.latency());
     while (auto r = engine.receive(false)) got.push_back(std::move(*r));
   }
@@ -135,10 +136,12 @@ TEST(Engine, AsynchronousQueueMatchesSynchronousProcessing) {
   ASSERT_EQ(got.size(), frames.size());
   EXPECT_EQ(engine.latency(), 0);
   EXPECT_LE(max_latency, 3);  // queue_depth waiting + one in progress + one finished
-  EXPECT_THROW(engine.submit(EngineFrame{frames[0], {3.0}, 0, {}}), Error);
+  ImageRGB8 first = frames[0];
+  EXPECT_THROW(engine.submit(EngineFrame{FrameBuffer::copy_of(native_view(first)), {3.0}, 0, {}}), Error);
   for (size_t i = 0; i < got.size(); ++i) {
     EXPECT_EQ(got[i].tag, static_cast<int64_t>(100 + i)) << "frames must come back in order";
-    EXPECT_LE(facetest::diff(got[i].image, sync[i]).max, 1) << "frame " << i;
+    const NativeFrame& f = got[i].frame.frame();
+    EXPECT_LE(facetest::diff(ImageView{f.data[0], f.width, f.height, f.stride[0]}, sync[i]).max, 1) << "frame " << i;
   }
 }
 

@@ -16,11 +16,19 @@
 //     requires: edited and original of the same size. throws micromotion::Error otherwise.
 //   alpha_in_frame(...): the blend weight per frame pixel (0 where untouched), for tests and
 //     debugging.
+//   face_change(...): the same blends at float precision, as a change for apply_change
+//     (native_frame.h), so a frame in any format gets the edit at its own bit depth:
+//     replace: a (warp(edited) - frame), with frame_rgb = read_rgb(frame, footprint);
+//     delta:   a (warp(edited) - warp(original)), frame_rgb unused.
+//     Covered exactly where the warped mask a > 0. A generated face more than twice as fine as
+//     its footprint is first halved (2x2 means) until it is not, so bilinear sampling does not
+//     alias. requires: edited (and original) square, of one size.
 #pragma once
 
 #include <micromotion/geometry.h>
 #include <micromotion/image.h>
 #include <micromotion/landmarks.h>
+#include <micromotion/native_frame.h>
 
 #include <vector>
 
@@ -50,5 +58,18 @@ void composite_delta(ImageRGB8& frame, const ImageView& edited, const ImageView&
 // Blend weights in frame pixels (frame.width * frame.height values, row-major).
 std::vector<float> alpha_in_frame(int frame_width, int frame_height, const Affine2& to_frame,
                                   int aligned_size, const FaceMask& mask);
+
+// A float RGB image, 3 floats per pixel, row-major, in [0, 1] units: a generated face before
+// any rounding.
+struct ImageRGBf {
+  int width = 0, height = 0;
+  std::vector<float> pixels;
+};
+
+// The frame pixels the aligned square of `to_frame` can touch, clipped to the frame.
+PixelRect face_footprint(int frame_width, int frame_height, const Affine2& to_frame, int aligned_size);
+
+FrameChange face_change(const PixelRect& footprint, const std::vector<float>& frame_rgb, const ImageRGBf& edited,
+                        const ImageRGBf* original, const Affine2& to_frame, int aligned_size, const FaceMask& mask);
 
 }  // namespace micromotion

@@ -15,11 +15,16 @@
 //   throws:   micromotion::Error naming a missing model file and where to get it, a direction of
 //             the wrong shape, a bad option.
 //   The overload taking an Encoder uses it instead of loading one.
-// process(frame, strengths)
+// process(frame, strengths, report)
 //   requires: strengths.size() == number of motions (strength i scales motions[i]'s direction;
-//             of a rank-k basis only the first vector is used).
-//   ensures:  the edited frame; a frame where no face is found is returned bit-exact, and
-//             pixels outside every face mask are never changed.
+//             of a rank-k basis only the first vector is used); frame passes check_frame.
+//   ensures:  frame edited in place, in its own format (native_frame.h): the tracker sees the
+//             frame as 8-bit RGB, the face is blended at float precision and written back at
+//             the frame's bit depth, only samples the edit changes are written; a frame where
+//             no face is found, every sample outside the faces' masks, and alpha stay
+//             bit-exact. report (when not null): the faces found and, per edited face, its
+//             track, the box of every sample written and the synthesis resolution.
+//   The ImageView overload returns an edited RGB copy.
 // submit / receive / finish: the same, asynchronously, on a worker thread, frames in order.
 //   submit blocks while options.queue_depth frames are waiting; receive(wait) returns the next
 //   finished frame (or nothing: none ready and !wait, or the stream is finished and drained);
@@ -33,6 +38,7 @@
 #include <micromotion/face_tracker.h>
 #include <micromotion/image.h>
 #include <micromotion/motion.h>
+#include <micromotion/native_frame.h>
 
 #include <cstdint>
 #include <memory>
@@ -62,15 +68,22 @@ struct EngineOptions {
   MaskOptions mask;
 };
 
+struct FaceReport {
+  int track_id = 0;         // stable over the frames of one track, never reused
+  PixelRect box;            // frame pixels every sample written for this face lies in (empty: none changed)
+  int resolution = 0;       // synthesis resolution
+};
+
 struct FrameReport {
   int faces_found = 0;      // tracks seen in this frame
   int faces_edited = 0;
   int resolution = 0;       // synthesis resolution used (0: no face)
   double seconds = 0;       // processing time of this frame
+  std::vector<FaceReport> faces;  // one per edited face, in track order
 };
 
 struct EngineFrame {
-  ImageRGB8 image;
+  FrameBuffer frame;        // edited in place by the worker
   std::vector<double> strengths;
   int64_t tag = 0;          // caller's id (e.g. pts), returned with the result
   FrameReport report;
@@ -88,6 +101,7 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
+  void process(NativeFrame& frame, const std::vector<double>& strengths, FrameReport* report = nullptr);
   ImageRGB8 process(const ImageView& frame, const std::vector<double>& strengths, FrameReport* report = nullptr);
 
   // Forget every track, smoothed landmark and warm start (a cut, or a new stream). Not while

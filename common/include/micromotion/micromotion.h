@@ -11,20 +11,29 @@
  *             Out-of-range fields (feather outside [0, 0.5], detect_every < 1, queue_depth < 1,
  *             threads < 0) are refused with a message naming the field.
  *             threads sizes the process-wide LibTorch pool (the last context created wins).
- * mm_process(ctx, in, out)
- *   requires: in->data holds in->height rows of in->width pixels, rows in->stride bytes apart, in
- *             in->format (RGB24: R,G,B; RGBA: R,G,B,A); out has the same width, height and format
- *             (its own stride); in and out may be the same frame (in place).
+ * mm_process(ctx, in, out, report)
+ *   requires: in and out are frames of one size and format (mm_frame below; out has its own
+ *             strides); in and out may be the same frame (in place: no copy at all).
  *   ensures:  out = the edited frame at strength mm_set_strength's value (or, when
  *             params->strength_expr was set, that expression at in->time seconds and frame
- *             in->index). A frame without a face is copied bit-exact; alpha is copied unchanged.
- *   returns:  0, or -1 with mm_error(ctx) saying why.
+ *             in->index), in the frame's own format: the engine converts only the faces, at the
+ *             frame's bit depth with its matrix and range, and writes only the samples its edit
+ *             changes. A frame without a face, every sample outside the faces and alpha (and
+ *             the padding byte of rgb0/bgr0) are bit-exact. report (NULL: not wanted): the faces
+ *             found and edited, per edited face its track id, the box in frame pixels that holds
+ *             every sample written for it and the synthesis resolution.
+ *   returns:  0, or -1 with mm_error(ctx) saying why (e.g. a NULL plane, a stride too small).
  * mm_submit / mm_receive / mm_flush: the same, asynchronously (the engine works on its own
  *   thread; up to params->queue_depth frames wait). mm_submit copies the frame. mm_receive
- *   writes the next finished frame into out (out->data, width, height and format must match the
- *   submitted frame's) and sets out->index, out->time and out->pts to the submitted ones;
- *   returns 1 with a frame, 0 when none is ready (wait == 0) or, after mm_flush, when all are
- *   delivered; -1 on error. mm_latency(ctx): frames submitted and not yet received.
+ *   writes the next finished frame into out (out's width, height and format must match the
+ *   submitted frame's), sets out->index, out->time and out->pts to the submitted ones and
+ *   fills report (when not NULL); returns 1 with a frame, 0 when none is ready (wait == 0) or,
+ *   after mm_flush, when all are delivered; -1 on error. mm_latency(ctx): frames submitted and
+ *   not yet received.
+ * mm_plane_row_bytes(format, width, plane) / mm_plane_rows(format, height, plane): the bytes of
+ *   one row and the rows of a plane of such a frame (0 for a plane the format does not have),
+ *   for front ends that copy frames. mm_pixel_format_name(format): FFmpeg's name of it ("nv12";
+ *   NULL for a value that is not a format).
  * mm_set_strength(ctx, s): frames processed or submitted from now on use the constant s (it
  *   replaces params->strength_expr). Returns 0, or -1 for a NULL ctx.
  * Strengths that are not a finite number (NaN, +-inf: a constant, or the expression's value at
@@ -53,7 +62,21 @@ extern "C" {
 
 typedef struct mm_context mm_context;
 
-typedef enum mm_pixel_format { MM_PIXEL_RGB24 = 0, MM_PIXEL_RGBA = 1 } mm_pixel_format;
+/* Pixel formats, named as FFmpeg names them; 10-bit ones are little-endian, p010 holds its
+ * values in the high bits of each 16-bit sample. Packed 4:2:2 (yuyv422 and the like) is what
+ * webcams deliver. */
+typedef enum mm_pixel_format {
+  MM_PIXEL_RGB24 = 0, MM_PIXEL_RGBA, MM_PIXEL_BGR24, MM_PIXEL_BGRA, MM_PIXEL_ARGB, MM_PIXEL_ABGR,
+  MM_PIXEL_RGB0, MM_PIXEL_BGR0,                  /* 4 bytes a pixel, the 4th is padding       */
+  MM_PIXEL_GRAY8,
+  MM_PIXEL_YUV420P, MM_PIXEL_YUV422P, MM_PIXEL_YUV444P, MM_PIXEL_YUVA420P,
+  MM_PIXEL_NV12, MM_PIXEL_NV21,
+  MM_PIXEL_YUV420P10, MM_PIXEL_YUV422P10, MM_PIXEL_YUV444P10, MM_PIXEL_P010,
+  MM_PIXEL_YUYV422, MM_PIXEL_UYVY422, MM_PIXEL_YVYU422
+} mm_pixel_format;
+/* YUV frames only: the colour matrix (BT.2020 non-constant luminance) and the range. */
+typedef enum mm_color_matrix { MM_MATRIX_BT601 = 0, MM_MATRIX_BT709 = 1, MM_MATRIX_BT2020 = 2 } mm_color_matrix;
+typedef enum mm_color_range { MM_RANGE_LIMITED = 0, MM_RANGE_FULL = 1 } mm_color_range;
 typedef enum mm_mode { MM_MODE_REPLACE = 0, MM_MODE_DELTA = 1 } mm_mode;
 typedef enum mm_faces { MM_FACES_ALL = 0, MM_FACES_LARGEST = 1 } mm_faces;
 
@@ -78,15 +101,32 @@ typedef struct mm_params {
 } mm_params;
 
 typedef struct mm_frame {
-  uint8_t* data;
+  uint8_t* data[4];           /* planes, in FFmpeg's order (Y U V A; nv12: Y, UV)        */
+  ptrdiff_t stride[4];        /* bytes between rows of each plane                        */
   int width;
   int height;
-  ptrdiff_t stride;           /* bytes between rows */
   mm_pixel_format format;
+  mm_color_matrix matrix;     /* YUV only */
+  mm_color_range range;       /* YUV only */
   int64_t index;              /* frame number n */
   double time;                /* seconds t */
   int64_t pts;                /* caller's timestamp, returned by mm_receive */
 } mm_frame;
+
+#define MM_REPORT_MAX_FACES 16
+typedef struct mm_face_report {
+  int track_id;               /* the same for one face over the frames it is tracked in */
+  int x, y, width, height;    /* box of every sample written for this face (0 x 0: none) */
+  int resolution;             /* the generator's output size for this frame             */
+} mm_face_report;
+
+typedef struct mm_report {
+  int faces_found;            /* faces tracked in this frame                         */
+  int faces_edited;
+  int faces_reported;         /* entries of faces[]: min(faces_edited, MM_REPORT_MAX_FACES) */
+  mm_face_report faces[MM_REPORT_MAX_FACES];
+  double seconds;             /* the engine's time for this frame                   */
+} mm_report;
 
 mm_params mm_default_params(void);
 const char* mm_version(void);
@@ -94,12 +134,15 @@ mm_context* mm_create(const mm_params* params, char* error, size_t error_size);
 void mm_destroy(mm_context* ctx);
 int mm_set_strength(mm_context* ctx, double strength);
 int mm_set_frame_rate(mm_context* ctx, double fps);
-int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out);
+int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out, mm_report* report);
 int mm_submit(mm_context* ctx, const mm_frame* in);
-int mm_receive(mm_context* ctx, mm_frame* out, int wait);
+int mm_receive(mm_context* ctx, mm_frame* out, int wait, mm_report* report);
 int mm_flush(mm_context* ctx);
 int mm_latency(const mm_context* ctx);
 const char* mm_error(const mm_context* ctx);
+size_t mm_plane_row_bytes(mm_pixel_format format, int width, int plane);
+int mm_plane_rows(mm_pixel_format format, int height, int plane);
+const char* mm_pixel_format_name(mm_pixel_format format);
 
 #ifdef __cplusplus
 }

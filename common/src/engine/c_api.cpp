@@ -2,6 +2,7 @@
 #include <micromotion/engine.h>
 #include <micromotion/error.h>
 #include <micromotion/micromotion.h>
+#include <micromotion/native_frame.h>
 #include <micromotion/strength_expression.h>
 
 #include <cmath>
@@ -30,7 +31,6 @@ struct mm_context {
     int64_t pts;
     int width, height;
     mm_pixel_format format;
-    std::vector<uint8_t> alpha;  // RGBA input: alpha passes through
   };
   std::mutex meta_mutex;
   std::map<int64_t, Meta> pending;  // by submission number
@@ -57,48 +57,43 @@ int fail(mm_context* ctx, const std::string& message) {
   return -1;
 }
 
-bool valid(const mm_frame* f) {
-  if (!f || !f->data || f->width <= 0 || f->height <= 0) return false;
-  if (f->format != MM_PIXEL_RGB24 && f->format != MM_PIXEL_RGBA) return false;
-  const int bpp = f->format == MM_PIXEL_RGBA ? 4 : 3;
-  return f->stride >= static_cast<ptrdiff_t>(bpp) * f->width;
-}
+static_assert(static_cast<int>(micromotion::PixelFormat::yvyu422) == MM_PIXEL_YVYU422 &&
+                  micromotion::kPixelFormatCount == MM_PIXEL_YVYU422 + 1,
+              "mm_pixel_format and micromotion::PixelFormat are one list");
 
-micromotion::ImageRGB8 to_rgb(const mm_frame* f) {
-  if (f->format == MM_PIXEL_RGB24)
-    return micromotion::ImageRGB8::copy_of({f->data, f->width, f->height, f->stride});
-  micromotion::ImageRGB8 img(f->width, f->height);
-  for (int y = 0; y < f->height; ++y) {
-    const uint8_t* s = f->data + y * f->stride;
-    uint8_t* d = img.row(y);
-    for (int x = 0; x < f->width; ++x) std::memcpy(d + 3 * x, s + 4 * x, 3);
+// The C frame as the engine's view; throws micromotion::Error naming what is wrong with it.
+micromotion::NativeFrame native_of(const mm_frame* f, const char* what) {
+  if (!f) throw micromotion::Error(std::string(what) + ": frame is NULL");
+  if (static_cast<int>(f->format) < 0 || static_cast<int>(f->format) >= micromotion::kPixelFormatCount)
+    throw micromotion::Error(std::string(what) + ": unknown pixel format " + std::to_string(static_cast<int>(f->format)));
+  micromotion::NativeFrame n;
+  for (int p = 0; p < 4; ++p) {
+    n.data[p] = f->data[p];
+    n.stride[p] = f->stride[p];
   }
-  return img;
-}
-
-// Writes rgb into out; for RGBA, alpha comes from `alpha` (width*height values) or stays as in out.
-void from_rgb(const micromotion::ImageRGB8& rgb, mm_frame* out, const std::vector<uint8_t>* alpha) {
-  for (int y = 0; y < out->height; ++y) {
-    const uint8_t* s = rgb.row(y);
-    uint8_t* d = out->data + y * out->stride;
-    if (out->format == MM_PIXEL_RGB24) {
-      std::memmove(d, s, static_cast<size_t>(3 * out->width));
-    } else {
-      for (int x = 0; x < out->width; ++x) {
-        std::memcpy(d + 4 * x, s + 3 * x, 3);
-        if (alpha) d[4 * x + 3] = (*alpha)[static_cast<size_t>(y) * out->width + x];
-      }
-    }
+  n.width = f->width;
+  n.height = f->height;
+  n.format = static_cast<micromotion::PixelFormat>(f->format);
+  n.matrix = static_cast<micromotion::ColorMatrix>(f->matrix);
+  n.range = static_cast<micromotion::ColorRange>(f->range);
+  try {
+    micromotion::check_frame(n);
+  } catch (const micromotion::Error& e) {
+    throw micromotion::Error(std::string(what) + ": " + e.what());
   }
+  return n;
 }
 
-std::vector<uint8_t> alpha_of(const mm_frame* f) {
-  std::vector<uint8_t> a;
-  if (f->format != MM_PIXEL_RGBA) return a;
-  a.resize(static_cast<size_t>(f->width) * f->height);
-  for (int y = 0; y < f->height; ++y)
-    for (int x = 0; x < f->width; ++x) a[static_cast<size_t>(y) * f->width + x] = f->data[y * f->stride + 4 * x + 3];
-  return a;
+void fill_report(const micromotion::FrameReport& r, mm_report* out) {
+  if (!out) return;
+  *out = mm_report{};
+  out->faces_found = r.faces_found;
+  out->faces_edited = r.faces_edited;
+  out->seconds = r.seconds;
+  for (const micromotion::FaceReport& f : r.faces) {
+    if (out->faces_reported == MM_REPORT_MAX_FACES) break;
+    out->faces[out->faces_reported++] = {f.track_id, f.box.x, f.box.y, f.box.width, f.box.height, f.resolution};
+  }
 }
 
 // The non-finite rule of every front end (strength_expression.h): not a finite number means 0,
@@ -199,16 +194,17 @@ int mm_set_frame_rate(mm_context* ctx, double fps) {
   }
 }
 
-int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out) {
+int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out, mm_report* report) {
   if (!ctx) return -1;
-  if (!valid(in) || !valid(out)) return fail(ctx, "mm_process: invalid frame (data, size, format or stride)");
-  if (in->width != out->width || in->height != out->height || in->format != out->format)
-    return fail(ctx, "mm_process: output frame differs from the input in size or format");
   try {
-    const micromotion::ImageRGB8 rgb = to_rgb(in);
-    const std::vector<uint8_t> alpha = alpha_of(in);
-    const micromotion::ImageRGB8 edited = ctx->engine->process(rgb, {strength_at(ctx, in)});
-    from_rgb(edited, out, in->format == MM_PIXEL_RGBA ? &alpha : nullptr);
+    const micromotion::NativeFrame src = native_of(in, "mm_process: input");
+    micromotion::NativeFrame dst = native_of(out, "mm_process: output");
+    if (in->width != out->width || in->height != out->height || in->format != out->format)
+      return fail(ctx, "mm_process: output frame differs from the input in size or format");
+    micromotion::copy_frame(src, dst);  // nothing to do in place
+    micromotion::FrameReport rep;
+    ctx->engine->process(dst, {strength_at(ctx, in)}, &rep);
+    fill_report(rep, report);
     out->index = in->index;
     out->time = in->time;
     out->pts = in->pts;
@@ -220,15 +216,14 @@ int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out) {
 
 int mm_submit(mm_context* ctx, const mm_frame* in) {
   if (!ctx) return -1;
-  if (!valid(in)) return fail(ctx, "mm_submit: invalid frame (data, size, format or stride)");
   try {
     micromotion::EngineFrame f;
-    f.image = to_rgb(in);
+    f.frame = micromotion::FrameBuffer::copy_of(native_of(in, "mm_submit"));
     f.strengths = {strength_at(ctx, in)};
     {
       std::lock_guard<std::mutex> lock(ctx->meta_mutex);
       f.tag = ctx->submitted++;
-      ctx->pending[f.tag] = {in->index, in->time, in->pts, in->width, in->height, in->format, alpha_of(in)};
+      ctx->pending[f.tag] = {in->index, in->time, in->pts, in->width, in->height, in->format};
     }
     ctx->engine->submit(std::move(f));
     return 0;
@@ -237,7 +232,7 @@ int mm_submit(mm_context* ctx, const mm_frame* in) {
   }
 }
 
-int mm_receive(mm_context* ctx, mm_frame* out, int wait) {
+int mm_receive(mm_context* ctx, mm_frame* out, int wait, mm_report* report) {
   if (!ctx) return -1;
   try {
     std::optional<micromotion::EngineFrame> f = ctx->engine->receive(wait != 0);
@@ -246,12 +241,14 @@ int mm_receive(mm_context* ctx, mm_frame* out, int wait) {
     {
       std::lock_guard<std::mutex> lock(ctx->meta_mutex);
       auto it = ctx->pending.find(f->tag);
-      meta = std::move(it->second);
+      meta = it->second;
       ctx->pending.erase(it);
     }
-    if (!valid(out) || out->width != meta.width || out->height != meta.height || out->format != meta.format)
+    if (!out || out->width != meta.width || out->height != meta.height || out->format != meta.format)
       return fail(ctx, "mm_receive: output frame differs from the submitted frame in size or format (frame dropped)");
-    from_rgb(f->image, out, meta.format == MM_PIXEL_RGBA ? &meta.alpha : nullptr);
+    micromotion::NativeFrame dst = native_of(out, "mm_receive: output");
+    f->frame.copy_to(dst);
+    fill_report(f->report, report);
     out->index = meta.index;
     out->time = meta.time;
     out->pts = meta.pts;
@@ -268,6 +265,25 @@ int mm_flush(mm_context* ctx) {
 }
 
 int mm_latency(const mm_context* ctx) { return ctx ? ctx->engine->latency() : -1; }
+
+size_t mm_plane_row_bytes(mm_pixel_format format, int width, int plane) {
+  if (static_cast<int>(format) < 0 || static_cast<int>(format) >= micromotion::kPixelFormatCount || width < 1 ||
+      plane < 0 || plane > 3)
+    return 0;
+  return micromotion::plane_row_bytes(static_cast<micromotion::PixelFormat>(format), width, plane);
+}
+
+int mm_plane_rows(mm_pixel_format format, int height, int plane) {
+  if (static_cast<int>(format) < 0 || static_cast<int>(format) >= micromotion::kPixelFormatCount || height < 1 ||
+      plane < 0 || plane > 3)
+    return 0;
+  return micromotion::plane_rows(static_cast<micromotion::PixelFormat>(format), height, plane);
+}
+
+const char* mm_pixel_format_name(mm_pixel_format format) {
+  if (static_cast<int>(format) < 0 || static_cast<int>(format) >= micromotion::kPixelFormatCount) return nullptr;
+  return micromotion::format_info(static_cast<micromotion::PixelFormat>(format)).name;
+}
 
 const char* mm_error(const mm_context* ctx) {
   if (!ctx) return "mm_error: context is NULL";

@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -42,12 +43,16 @@ at::Tensor to_encoder_input(const ImageRGB8& face) {
   return t.permute({2, 0, 1}).to(at::kFloat).div(127.5).sub(1.0);
 }
 
-// Generator output [3, R, R] -> RGB8 with the fixed mapping (x + 1) / 2, clamped.
-ImageRGB8 to_image(const at::Tensor& chw) {
-  const at::Tensor hwc = chw.detach().to(at::kCPU, at::kFloat).add(1.0).mul(127.5).round().clamp(0, 255)
-                             .to(at::kByte).permute({1, 2, 0}).contiguous();
-  ImageRGB8 img(static_cast<int>(hwc.size(1)), static_cast<int>(hwc.size(0)));
-  std::memcpy(img.data(), hwc.data_ptr(), static_cast<size_t>(hwc.numel()));
+// Generator output [3, R, R] -> float RGB in [0, 1] with the fixed mapping (x + 1) / 2, clamped
+// (never rounded to 8 bits: a 10-bit frame gets 10-bit faces).
+ImageRGBf to_image(const at::Tensor& chw) {
+  const at::Tensor hwc =
+      chw.detach().to(at::kCPU, at::kFloat).add(1.0).mul(0.5).clamp(0, 1).permute({1, 2, 0}).contiguous();
+  ImageRGBf img;
+  img.width = static_cast<int>(hwc.size(1));
+  img.height = static_cast<int>(hwc.size(0));
+  img.pixels.resize(static_cast<size_t>(hwc.numel()));
+  std::memcpy(img.pixels.data(), hwc.data_ptr<float>(), img.pixels.size() * sizeof(float));
   return img;
 }
 
@@ -124,14 +129,16 @@ struct Engine::Impl {
     return best;
   }
 
-  ImageRGB8 process(const ImageView& frame, const std::vector<double>& strengths, FrameReport* report) {
+  ImageRGB8 tracker_scratch;  // the frame as 8-bit RGB, when it is not rgb24
+
+  void process(NativeFrame& native, const std::vector<double>& strengths, FrameReport* report) {
     const auto start = std::chrono::steady_clock::now();
     if (strengths.size() != motions.size())
       throw Error("process: " + std::to_string(strengths.size()) + " strengths for " + std::to_string(motions.size()) +
                   " micromotions");
     c10::NoGradGuard no_grad;
     FrameReport rep;
-    ImageRGB8 out = ImageRGB8::copy_of(frame);
+    const ImageView frame = rgb8_view(native, tracker_scratch);
     std::vector<TrackedFace> faces = tracker.update(frame);
     // Warm starts of tracks that ended are dropped (ids are never reused).
     std::set<int> live;
@@ -153,7 +160,7 @@ struct Engine::Impl {
     rep.faces_found = static_cast<int>(faces.size());
     if (faces.empty()) {
       finish_report(rep, start, report);
-      return out;
+      return;
     }
 
     struct Face {
@@ -213,17 +220,25 @@ struct Engine::Impl {
     for (size_t i = 0; i < items.size(); ++i) {
       const Face& f = items[i];
       const FaceMask mask = face_mask(f.landmarks, f.aligned.to_frame, kAligned, options.mask);
-      const ImageRGB8 edited = to_image(images[static_cast<int64_t>(i)]);
-      if (delta) {
-        const ImageRGB8 original = to_image(images[b + static_cast<int64_t>(i)]);
-        composite_delta(out, edited, original, f.aligned.to_frame, kAligned, mask);
-      } else {
-        composite(out, edited, f.aligned.to_frame, kAligned, mask);
+      const ImageRGBf edited = to_image(images[static_cast<int64_t>(i)]);
+      const PixelRect rect = face_footprint(native.width, native.height, f.aligned.to_frame, kAligned);
+      FaceReport fr{f.id, {}, so.stop_at};
+      if (!rect.empty()) {
+        std::optional<ImageRGBf> original;
+        std::vector<float> under;  // replace mode blends with the frame's own colours
+        if (delta) {
+          original = to_image(images[b + static_cast<int64_t>(i)]);
+        } else {
+          under = read_rgb(native, rect);
+        }
+        const FrameChange change = face_change(rect, under, edited, original ? &*original : nullptr,
+                                               f.aligned.to_frame, kAligned, mask);
+        fr.box = apply_change(native, change);
       }
+      rep.faces.push_back(fr);
       ++rep.faces_edited;
     }
     finish_report(rep, start, report);
-    return out;
   }
 
   static void finish_report(FrameReport& rep, std::chrono::steady_clock::time_point start, FrameReport* report) {
@@ -243,7 +258,7 @@ struct Engine::Impl {
         changed.notify_all();
       }
       try {
-        f.image = process(f.image.view(), f.strengths, &f.report);
+        process(f.frame.frame(), f.strengths, &f.report);
       } catch (...) {
         std::lock_guard<std::mutex> lock(mutex);
         failure = std::current_exception();
@@ -274,8 +289,15 @@ Engine::~Engine() {
   if (impl_->worker.joinable()) impl_->worker.join();
 }
 
+void Engine::process(NativeFrame& frame, const std::vector<double>& strengths, FrameReport* report) {
+  impl_->process(frame, strengths, report);
+}
+
 ImageRGB8 Engine::process(const ImageView& frame, const std::vector<double>& strengths, FrameReport* report) {
-  return impl_->process(frame, strengths, report);
+  ImageRGB8 out = ImageRGB8::copy_of(frame);
+  NativeFrame native = native_view(out);
+  impl_->process(native, strengths, report);
+  return out;
 }
 
 void Engine::reset() {

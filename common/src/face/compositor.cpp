@@ -181,6 +181,100 @@ void composite_delta(ImageRGB8& frame, const ImageView& edited, const ImageView&
                         });
 }
 
+namespace {
+
+void sample_rgbf(const ImageRGBf& im, double x, double y, double out[3]) {
+  x = std::clamp(x, 0.0, static_cast<double>(im.width - 1));
+  y = std::clamp(y, 0.0, static_cast<double>(im.height - 1));
+  const int x0 = static_cast<int>(x), y0 = static_cast<int>(y);
+  const int x1 = std::min(x0 + 1, im.width - 1), y1 = std::min(y0 + 1, im.height - 1);
+  const double fx = x - x0, fy = y - y0;
+  const float* a = &im.pixels[3 * (static_cast<size_t>(y0) * im.width + x0)];
+  const float* b = &im.pixels[3 * (static_cast<size_t>(y0) * im.width + x1)];
+  const float* c = &im.pixels[3 * (static_cast<size_t>(y1) * im.width + x0)];
+  const float* d = &im.pixels[3 * (static_cast<size_t>(y1) * im.width + x1)];
+  for (int k = 0; k < 3; ++k) {
+    const double top = a[k] + (b[k] - a[k]) * fx;
+    const double bot = c[k] + (d[k] - c[k]) * fx;
+    out[k] = top + (bot - top) * fy;
+  }
+}
+
+// Halves (2x2 means) while the image is more than twice as fine as its footprint.
+ImageRGBf fit_resolution(const ImageRGBf& gen, const Affine2& to_frame, int aligned_size) {
+  const double frame_px = to_frame.scale() * aligned_size;
+  ImageRGBf im = gen;
+  while (im.width > 2.0 * frame_px && im.width >= 16 && im.width % 2 == 0) {
+    ImageRGBf h;
+    h.width = h.height = im.width / 2;
+    h.pixels.resize(static_cast<size_t>(h.width) * h.height * 3);
+    for (int y = 0; y < h.height; ++y)
+      for (int x = 0; x < h.width; ++x)
+        for (int k = 0; k < 3; ++k) {
+          auto at = [&](int xx, int yy) { return im.pixels[3 * (static_cast<size_t>(yy) * im.width + xx) + k]; };
+          h.pixels[3 * (static_cast<size_t>(y) * h.width + x) + k] =
+              0.25f * (at(2 * x, 2 * y) + at(2 * x + 1, 2 * y) + at(2 * x, 2 * y + 1) + at(2 * x + 1, 2 * y + 1));
+        }
+    im = std::move(h);
+  }
+  return im;
+}
+
+void check_float(const ImageRGBf& im, const char* what) {
+  if (im.width < 1 || im.width != im.height || im.pixels.size() != static_cast<size_t>(im.width) * im.height * 3)
+    throw Error(std::string("compositor: the ") + what + " face must be a square float RGB image, got " +
+                std::to_string(im.width) + "x" + std::to_string(im.height));
+}
+
+}  // namespace
+
+PixelRect face_footprint(int fw, int fh, const Affine2& to_frame, int aligned_size) {
+  const Footprint fp = footprint(fw, fh, to_frame, aligned_size);
+  return {fp.x0, fp.y0, std::max(0, fp.x1 - fp.x0), std::max(0, fp.y1 - fp.y0)};
+}
+
+FrameChange face_change(const PixelRect& r, const std::vector<float>& frame_rgb, const ImageRGBf& edited,
+                        const ImageRGBf* original, const Affine2& to_frame, int aligned_size, const FaceMask& mask) {
+  check_float(edited, "edited");
+  if (original) {
+    check_float(*original, "original");
+    if (original->width != edited.width)
+      throw Error("compositor: delta mode needs the edited and original faces at the same size (" +
+                  std::to_string(edited.width) + " vs " + std::to_string(original->width) + ")");
+  }
+  if (aligned_size < 1 || !(std::abs(to_frame.determinant()) > 0)) throw Error("compositor: degenerate alignment transform");
+  if (mask.size < 1 || mask.alpha.size() != static_cast<size_t>(mask.size) * mask.size)
+    throw Error("compositor: the face mask is empty or malformed (build it with face_mask)");
+  const size_t n = static_cast<size_t>(std::max(0, r.width)) * std::max(0, r.height);
+  if (!original && frame_rgb.size() != 3 * n) throw Error("compositor: replace mode needs the frame's RGB under the face");
+  FrameChange ch;
+  ch.rect = r;
+  ch.delta.assign(3 * n, 0.0f);
+  ch.covered.assign(n, 0);
+  const ImageRGBf e = fit_resolution(edited, to_frame, aligned_size);
+  const ImageRGBf o = original ? fit_resolution(*original, to_frame, aligned_size) : ImageRGBf();
+  const double kg = static_cast<double>(e.width) / aligned_size;
+  const double km = static_cast<double>(mask.size) / aligned_size;
+  const Affine2 inv = to_frame.inverse();
+  for (int y = r.y; y < r.y + r.height; ++y)
+    for (int x = r.x; x < r.x + r.width; ++x) {
+      const Point2d u = inv({static_cast<double>(x), static_cast<double>(y)});
+      const float a = std::min(1.0f, sample_mask(mask, (u.x + 0.5) * km - 0.5, (u.y + 0.5) * km - 0.5));
+      if (a <= 0.0f) continue;
+      const size_t i = static_cast<size_t>(y - r.y) * r.width + (x - r.x);
+      double ge[3], go[3];
+      sample_rgbf(e, (u.x + 0.5) * kg - 0.5, (u.y + 0.5) * kg - 0.5, ge);
+      if (original) {
+        sample_rgbf(o, (u.x + 0.5) * kg - 0.5, (u.y + 0.5) * kg - 0.5, go);
+      } else {
+        for (int k = 0; k < 3; ++k) go[k] = frame_rgb[3 * i + k];
+      }
+      ch.covered[i] = 1;
+      for (int k = 0; k < 3; ++k) ch.delta[3 * i + k] = static_cast<float>((ge[k] - go[k]) * a);
+    }
+  return ch;
+}
+
 std::vector<float> alpha_in_frame(int frame_width, int frame_height, const Affine2& to_frame, int aligned_size,
                                   const FaceMask& mask) {
   std::vector<float> out(static_cast<size_t>(frame_width) * frame_height, 0.0f);
