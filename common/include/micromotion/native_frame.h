@@ -24,6 +24,7 @@
 //     is written when any of them is covered. Values are rounded and clamped to the sample's
 //     range. ensures: the box of frame pixels any written sample covers (empty when nothing
 //     changed); samples outside it, and every alpha sample, are unchanged.
+//   turned_rgb8(view, rotation): an RGB8 picture turned clockwise by rotation degrees.
 //   FrameBuffer: an owned copy of a frame (the asynchronous engine queues these).
 #pragma once
 
@@ -73,6 +74,9 @@ struct NativeFrame {
   PixelFormat format = PixelFormat::rgb24;
   ColorMatrix matrix = ColorMatrix::bt601;
   ColorRange range = ColorRange::limited;
+  // Degrees (0, 90, 180, 270) the stored frame is turned clockwise for display (a phone video's
+  // display matrix): the engine finds faces upright and writes them back where they are stored.
+  int rotation = 0;
 };
 
 // Bytes in one row of `plane`, and its number of rows, for a frame of this format and size.
@@ -85,6 +89,7 @@ void check_frame(const NativeFrame& frame);
 NativeFrame native_view(ImageRGB8& image);
 
 ImageView rgb8_view(const NativeFrame& frame, ImageRGB8& scratch);
+ImageRGB8 turned_rgb8(const ImageView& image, int rotation);
 
 struct PixelRect {
   int x = 0, y = 0, width = 0, height = 0;

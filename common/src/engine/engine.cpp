@@ -56,6 +56,29 @@ ImageRGBf to_image(const at::Tensor& chw) {
   return img;
 }
 
+// a(b(p)).
+Affine2 compose(const Affine2& a, const Affine2& b) {
+  Affine2 r;
+  r.a = a.a * b.a + a.b * b.c;
+  r.b = a.a * b.b + a.b * b.d;
+  r.c = a.c * b.a + a.d * b.c;
+  r.d = a.c * b.b + a.d * b.d;
+  r.tx = a.a * b.tx + a.b * b.ty + a.tx;
+  r.ty = a.c * b.tx + a.d * b.ty + a.ty;
+  return r;
+}
+
+// Displayed pixel -> stored pixel of a frame turned clockwise by f.rotation for display.
+Affine2 display_to_stored(const NativeFrame& f) {
+  const double w1 = f.width - 1, h1 = f.height - 1;
+  switch (f.rotation) {
+    case 90: return {0, 1, 0, -1, 0, h1};    // x = yd, y = h-1-xd
+    case 180: return {-1, 0, w1, 0, -1, h1};
+    case 270: return {0, -1, w1, 1, 0, 0};   // x = w-1-yd, y = xd
+    default: return {};
+  }
+}
+
 }  // namespace
 
 EditMode parse_edit_mode(const std::string& text) {
@@ -138,7 +161,11 @@ struct Engine::Impl {
                   " micromotions");
     c10::NoGradGuard no_grad;
     FrameReport rep;
-    const ImageView frame = rgb8_view(native, tracker_scratch);
+    const ImageView stored = rgb8_view(native, tracker_scratch);
+    ImageRGB8 upright;  // a rotated frame is searched as displayed
+    if (native.rotation) upright = turned_rgb8(stored, native.rotation);
+    const ImageView frame = native.rotation ? upright.view() : stored;
+    const Affine2 to_stored = display_to_stored(native);
     std::vector<TrackedFace> faces = tracker.update(frame);
     // Warm starts of tracks that ended are dropped (ids are never reused).
     std::set<int> live;
@@ -221,7 +248,8 @@ struct Engine::Impl {
       const Face& f = items[i];
       const FaceMask mask = face_mask(f.landmarks, f.aligned.to_frame, kAligned, options.mask);
       const ImageRGBf edited = to_image(images[static_cast<int64_t>(i)]);
-      const PixelRect rect = face_footprint(native.width, native.height, f.aligned.to_frame, kAligned);
+      const Affine2 to_frame = compose(to_stored, f.aligned.to_frame);  // aligned -> stored pixels
+      const PixelRect rect = face_footprint(native.width, native.height, to_frame, kAligned);
       FaceReport fr{f.id, {}, so.stop_at};
       if (!rect.empty()) {
         std::optional<ImageRGBf> original;
@@ -231,8 +259,8 @@ struct Engine::Impl {
         } else {
           under = read_rgb(native, rect);
         }
-        const FrameChange change = face_change(rect, under, edited, original ? &*original : nullptr,
-                                               f.aligned.to_frame, kAligned, mask);
+        const FrameChange change =
+            face_change(rect, under, edited, original ? &*original : nullptr, to_frame, kAligned, mask);
         fr.box = apply_change(native, change);
       }
       rep.faces.push_back(fr);

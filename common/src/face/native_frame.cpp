@@ -159,6 +159,8 @@ void check_frame(const NativeFrame& f) {
   const FormatInfo& info = format_info(f.format);
   if (f.width < 1 || f.height < 1)
     throw Error("frame: size " + std::to_string(f.width) + "x" + std::to_string(f.height) + " (" + info.name + ")");
+  if (f.rotation != 0 && f.rotation != 90 && f.rotation != 180 && f.rotation != 270)
+    throw Error("frame: rotation " + std::to_string(f.rotation) + " (0, 90, 180 or 270 degrees)");
   if (!info.rgb && (static_cast<int>(f.matrix) < 0 || static_cast<int>(f.matrix) > 2 ||
                     static_cast<int>(f.range) < 0 || static_cast<int>(f.range) > 1))
     throw Error(std::string("frame: unknown colour matrix or range (") + info.name + ")");
@@ -247,6 +249,23 @@ ImageView rgb8_view(const NativeFrame& f, ImageRGB8& scratch) {
     }
   }
   return scratch.view();
+}
+
+ImageRGB8 turned_rgb8(const ImageView& src, int degrees) {
+  degrees = ((degrees % 360) + 360) % 360;
+  const int w = src.width, h = src.height;
+  ImageRGB8 dst = degrees == 90 || degrees == 270 ? ImageRGB8(h, w) : ImageRGB8(w, h);
+  for (int y = 0; y < h; ++y) {
+    const std::uint8_t* s = src.row(y);
+    for (int x = 0; x < w; ++x, s += 3) {
+      std::uint8_t* d = degrees == 0     ? dst.pixel(x, y)
+                        : degrees == 90  ? dst.pixel(h - 1 - y, x)
+                        : degrees == 180 ? dst.pixel(w - 1 - x, h - 1 - y)
+                                         : dst.pixel(y, w - 1 - x);
+      d[0] = s[0], d[1] = s[1], d[2] = s[2];
+    }
+  }
+  return dst;
 }
 
 std::vector<float> read_rgb(const NativeFrame& f, const PixelRect& r) {
