@@ -60,12 +60,19 @@ void BM_EngineAlone(benchmark::State& state) {
     state.ResumeTiming();
     for (size_t i = 0; i < frames.size(); ++i) {
       const micromotion::ImageView v = frames[i].view();
-      mm_frame in{const_cast<uint8_t*>(v.data), v.width, v.height, v.stride, MM_PIXEL_RGB24,
-                  static_cast<int64_t>(i), i / 25.0, static_cast<int64_t>(i)};
+      mm_frame in{};
+      in.data[0] = const_cast<uint8_t*>(v.data);
+      in.stride[0] = v.stride;
+      in.width = v.width;
+      in.height = v.height;
+      in.format = MM_PIXEL_RGB24;
+      in.index = static_cast<int64_t>(i);
+      in.time = i / 25.0;
+      in.pts = static_cast<int64_t>(i);
       mm_frame o = in;
-      o.data = out.data();
-      o.stride = 3 * v.width;
-      if (mm_process(ctx, &in, &o) != 0) {
+      o.data[0] = out.data();
+      o.stride[0] = 3 * v.width;
+      if (mm_process(ctx, &in, &o, nullptr) != 0) {
         state.SkipWithError(mm_error(ctx));
         break;
       }

@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -87,10 +88,11 @@ void render(const RenderCommand& a) {
   // Frames are edited one at a time as they are submitted, so an engine error belongs to its
   // frame: that frame is kept unedited (the transcoder warns) and the next one is tried.
   std::deque<EditedFrame> edited;
-  int64_t frames_with_faces = 0, non_finite_frames = 0;
+  int64_t frames_with_faces = 0, non_finite_frames = 0, frames_edited_or_not = 0;
+  std::map<int, int64_t> track_frames;  // per face track: the frames it was edited in
   std::string first_failure;
   FrameEditor editor;
-  editor.submit = [&](ImageRGB8&& img, int64_t index, double seconds) {
+  editor.submit = [&](NativeFrame& frame, int64_t index, double seconds) {
     EditedFrame e;
     e.index = index;
     try {
@@ -100,11 +102,11 @@ void render(const RenderCommand& a) {
       if (st.non_finite && non_finite_frames++ == 0)
         std::fprintf(stderr, "micromotion: warning: the strength '%s' is not a finite number at %.3f s (frame %lld); "
                      "such frames get strength 0 (no micromotion)\n", strength.text().c_str(), seconds, static_cast<long long>(index));
-      ImageRGB8 out = engine.process(img, {st.value}, &report);
-      e.unchanged = report.faces_edited == 0;
-      if (!e.unchanged) {
-        e.image = std::move(out);
-        ++frames_with_faces;
+      engine.process(frame, {st.value}, &report);
+      if (!seg || index >= range.begin) {  // a segment's pre-roll frames are not written
+        ++frames_edited_or_not;
+        if (report.faces_edited > 0) ++frames_with_faces;
+        for (const FaceReport& f : report.faces) ++track_frames[f.track_id];
       }
     } catch (const std::exception& ex) {
       e.error = ex.what();
@@ -169,9 +171,14 @@ void render(const RenderCommand& a) {
   if (seg)
     notes += fmt::format(", segment {}/{}: frames {}-{} after {} pre-roll frames", seg->index, seg->count, range.begin,
                          range.end - 1, range.begin - range.preroll_begin);
+  if (r.converted) notes += fmt::format(", edited as {}", r.pixel_format);
   fmt::print("wrote {}: {} frames ({}{}), faces edited in {}, micromotion '{}', {:.2f} fps{}{}\n", a.out, r.frames,
              r.video_codec, r.lossless ? ", lossless" : "", frames_with_faces, m.name, el > 0 ? r.frames / el : 0.0,
              notes, r.interrupted ? " (interrupted: file finished early)" : "");
+  // Per face track, the frames it was edited in, of the frames written.
+  if (track_frames.empty()) fmt::print("no face was edited\n");
+  for (const auto& [track, n] : track_frames)
+    fmt::print("track {}: edited in {} of {} frames\n", track, n, frames_edited_or_not);
 }
 
 }  // namespace

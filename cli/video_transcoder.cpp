@@ -1,6 +1,7 @@
 // libav* transcoding (see video_transcoder.h).
 #include "video_transcoder.h"
 
+#include "av_native_frame.h"
 #include "libav_handles.h"
 
 #include <micromotion/error.h>
@@ -75,26 +76,6 @@ int display_rotation(const AVStream* st, const std::string& path) {
   return quarter * 90;
 }
 
-// The image turned clockwise by `degrees` (a multiple of 90).
-ImageRGB8 turn(ImageRGB8 src, int degrees) {
-  degrees = ((degrees % 360) + 360) % 360;
-  if (degrees == 0) return src;
-  const int w = src.width(), h = src.height();
-  ImageRGB8 dst = degrees == 180 ? ImageRGB8(w, h) : ImageRGB8(h, w);
-  for (int y = 0; y < h; ++y) {
-    const uint8_t* s = src.row(y);
-    for (int x = 0; x < w; ++x, s += 3) {
-      uint8_t* d = degrees == 90    ? dst.pixel(h - 1 - y, x)
-                   : degrees == 180 ? dst.pixel(w - 1 - x, h - 1 - y)
-                                    : dst.pixel(y, w - 1 - x);
-      d[0] = s[0];
-      d[1] = s[1];
-      d[2] = s[2];
-    }
-  }
-  return dst;
-}
-
 struct Decoder {
   std::unique_ptr<AVFormatContext, InputDeleter> fmt;
   std::unique_ptr<AVCodecContext, CodecDeleter> codec;
@@ -120,7 +101,8 @@ struct Decoder {
   AVStream* st() const { return fmt->streams[stream]; }
 };
 
-// Any size and pixel format to any other (RGB24 for the editor), the contexts cached per pair of
+// Any size and pixel format to any other (RGB24 for the analysis commands; for render only a
+// size change or a pixel format the engine does not edit), the contexts cached per pair of
 // geometries. The destination size is always the destination's own, so a frame whose size
 // changed mid-stream is scaled, never written past the end of a buffer.
 class Converter {
@@ -134,12 +116,6 @@ class Converter {
     sws_scale(ctx, src->data, src->linesize, 0, src->height, data, lines);
   }
   // src into dst's buffers (dst->width x dst->height, dst->format).
-  void from_rgb(const ImageRGB8& src, AVFrame* dst) {
-    auto* ctx = get(src.width(), src.height(), AV_PIX_FMT_RGB24, dst->width, dst->height, AVPixelFormat(dst->format));
-    const uint8_t* data[4] = {src.data(), nullptr, nullptr, nullptr};
-    int lines[4] = {static_cast<int>(src.stride()), 0, 0, 0};
-    sws_scale(ctx, data, lines, 0, src.height(), dst->data, dst->linesize);
-  }
   void convert(const AVFrame* src, AVFrame* dst) {
     auto* ctx = get(src->width, src->height, AVPixelFormat(src->format), dst->width, dst->height,
                     AVPixelFormat(dst->format));
@@ -425,20 +401,17 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
       warn(in + ": frame " + std::to_string(e.index) + " " + at_time(ts, ist) + ": the edit failed (" + e.error +
            "); kept unedited");
       ++result.failed_edits;
-      e.unchanged = true;
     }
     FramePtr f = new_frame();
-    if (e.unchanged && src->format == ec->pix_fmt && src->width == ec->width && src->height == ec->height) {
+    if (src->format == ec->pix_fmt) {
       check(av_frame_ref(f.get(), src.get()), "frame copy");
-    } else {
+    } else {  // the encoder takes another format than the one edited
       f->format = ec->pix_fmt;
       f->width = ec->width;
       f->height = ec->height;
       check(av_frame_get_buffer(f.get(), 0), "frame buffer");
-      // SAR, interlacing, colour tags and per-frame side data (captions, HDR10+) of the source.
       check(av_frame_copy_props(f.get(), src.get()), "frame properties");
-      if (e.unchanged) conv.convert(src.get(), f.get());
-      else conv.from_rgb(turn(std::move(e.image), 360 - dec.rotation), f.get());
+      conv.convert(src.get(), f.get());
     }
     // Presentation times only move forward (a timestamp jump back, as in joined MPEG-TS files,
     // would make the encoder and muxer refuse the frame): a late frame follows its predecessor.
@@ -510,12 +483,34 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
                std::to_string(frame->height) + "); frames are scaled to the first size");
         ++result.resized;
       }
-      ImageRGB8 rgb;
-      conv.to_rgb(frame.get(), rgb, ec->width, ec->height);
+      // The frame the editor edits in place: the decoded one (copied when the decoder still
+      // holds it), or, for another size or a format the engine does not edit, its conversion
+      // (to the closest format it does edit).
+      const AVPixelFormat edit_fmt = edit_format(AVPixelFormat(frame->format));
+      if (edit_fmt == AV_PIX_FMT_NONE) throw Error(in + ": decoded frames have no pixel format the engine can edit");
+      if (edit_fmt != frame->format && !result.converted) {
+        warn(in + ": frames in " + av_get_pix_fmt_name(AVPixelFormat(frame->format)) + " are edited as " +
+             av_get_pix_fmt_name(edit_fmt) + " (the engine does not edit " +
+             av_get_pix_fmt_name(AVPixelFormat(frame->format)) + " as it is)");
+        result.converted = true;
+      }
+      if (result.pixel_format.empty()) result.pixel_format = av_get_pix_fmt_name(edit_fmt);
       FramePtr keep = new_frame();
-      av_frame_move_ref(keep.get(), frame.get());
+      if (frame->width == ec->width && frame->height == ec->height && frame->format == edit_fmt) {
+        av_frame_move_ref(keep.get(), frame.get());
+        check(av_frame_make_writable(keep.get()), "frame copy");
+      } else {
+        keep->format = edit_fmt;
+        keep->width = ec->width;
+        keep->height = ec->height;
+        check(av_frame_get_buffer(keep.get(), 0), "frame buffer");
+        check(av_frame_copy_props(keep.get(), frame.get()), "frame properties");
+        conv.convert(frame.get(), keep.get());
+        av_frame_unref(frame.get());
+      }
+      NativeFrame view = native_view(keep.get(), dec.rotation);
       originals[next_index] = std::move(keep);
-      editor.submit(turn(std::move(rgb), dec.rotation), next_index, seconds);
+      editor.submit(view, next_index, seconds);
       ++next_index;
       drain(false);
     }
@@ -640,7 +635,7 @@ std::vector<ImageRGB8> sample_frames(const std::string& in, int count, int64_t m
       if (index % stride == 0) {
         ImageRGB8 rgb;
         conv.to_rgb(frame.get(), rgb, width, height);
-        kept.push_back({index, turn(std::move(rgb), dec.rotation)});
+        kept.push_back({index, turned_rgb8(rgb.view(), dec.rotation)});
         if (kept.size() > 2 * n) {  // twice as many as needed: keep every other one, and from now on
           std::vector<Kept> half;
           for (auto& k : kept)

@@ -1,5 +1,5 @@
-// Video transcoding with libav*: decode a file's video stream to RGB frames, hand them to an
-// editor, encode the edited frames with the input's codec at comparable quality, and copy every
+// Video transcoding with libav*: decode a file's video stream, hand its frames to an editor in
+// their own pixel format (native frames, av_native_frame.h), encode the edited frames with the input's codec at comparable quality, and copy every
 // other stream (audio, subtitles, data such as timecodes, attachments such as fonts) with its
 // timestamps, disposition, metadata and side data, plus chapters and container metadata. Kept
 // in the CLI: nothing in common/ includes FFmpeg headers.
@@ -10,13 +10,16 @@
 //             options.write_path when set (render writes a temporary file beside OUT and renames
 //             it), else to `out`; the format must write one file (no image sequences).
 //   ensures:  the output holds every decodable video frame with its original pts (the encoder's
-//             time base is the input stream's), the other streams copied packet by packet; a frame
-//             the editor reports unchanged is encoded from the decoded frame itself (no colour
-//             round trip); edited frames carry the decoded frame's properties (SAR, interlacing,
-//             colour tags, side data such as A53 captions and HDR10+).
-//             Orientation: the editor sees each frame as it is displayed (the input's display
-//             matrix applied, quarter turns only); the edit is turned back, the output keeps the
-//             stored orientation and the display matrix, so every player shows what it showed.
+//             time base is the input stream's), the other streams copied packet by packet.
+//             Pixels: the editor gets the decoded frame itself (a private copy when the decoder
+//             still holds it) as a NativeFrame with its colour matrix, range and bit depth, and
+//             edits it in place; only a pixel format the engine does not edit is converted first
+//             (to edit_format's choice). So every sample the editor leaves alone, alpha included,
+//             reaches the encoder bit-exact, and frames carry their decoded properties (SAR,
+//             interlacing, colour tags, side data such as A53 captions and HDR10+).
+//             Orientation: the NativeFrame's rotation is the input's display matrix (quarter
+//             turns only): the engine finds faces upright and edits them where they are stored;
+//             the output keeps the stored orientation and the display matrix.
 //             Size: every frame reaches the editor and the encoder at the stream's first size (a
 //             resolution change mid-stream is scaled, as ffmpeg does); streams that appear after
 //             the start (MPEG-TS) are not copied (warned once each).
@@ -36,6 +39,7 @@
 #include "video_index.h"
 
 #include <micromotion/image.h>
+#include <micromotion/native_frame.h>
 
 #include <atomic>
 #include <cstdint>
@@ -60,15 +64,15 @@ struct TranscodeOptions {
   SegmentRange segment;
 };
 
+// The editor's answer for a frame it was handed (the frame itself was edited in place).
 struct EditedFrame {
   int64_t index = 0;
-  ImageRGB8 image;
-  bool unchanged = false;
-  std::string error;  // not empty: the edit of this frame failed; the decoded frame is kept
+  std::string error;  // not empty: the edit of this frame failed; the frame is encoded as it is
 };
 
 struct FrameEditor {
-  std::function<void(ImageRGB8&& frame, int64_t index, double seconds)> submit;
+  // frame: valid until receive() returns its EditedFrame; edited in place by then.
+  std::function<void(NativeFrame& frame, int64_t index, double seconds)> submit;
   std::function<std::optional<EditedFrame>(bool wait)> receive;
   std::function<void()> finish;
 };
@@ -83,7 +87,9 @@ struct TranscodeResult {
   int64_t skipped = 0;        // damaged packets / frames the decoder could not decode
   int64_t failed_edits = 0;   // frames the editor failed on, kept unedited
   int64_t resized = 0;        // frames scaled to the stream's first size
-  int rotation = 0;           // clockwise quarter-turn degrees applied for the editor (0, 90, 180, 270)
+  int rotation = 0;           // clockwise quarter-turn degrees the frames are displayed turned (0, 90, 180, 270)
+  std::string pixel_format;   // the pixel format the editor got (the input's, unless converted)
+  bool converted = false;     // the input's pixel format is not one the engine edits: converted
   std::string read_error;     // not empty: the input ended early on this error
   bool interrupted = false;
   std::string video_codec;

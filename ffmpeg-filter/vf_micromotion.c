@@ -10,10 +10,11 @@
  * @file
  * micromotion video filter
  *
- * The engine works on RGB24. Each frame is converted to RGB24 for it; afterwards only the
- * pixels the engine changed are converted back into the frame's own format and written,
- * so every other pixel stays bit-exact in the input format. A frame without a face is
- * passed on as it came.
+ * Frames go to the engine as they are, in their own format, colour matrix and range (it
+ * converts only the faces and writes back only the samples its edit changes), and are
+ * edited in place: every other sample, alpha included, stays bit-exact, and a frame
+ * without a face is passed on as it came. The engine's report of each frame says which
+ * faces it edited and where.
  */
 
 #include <float.h>
@@ -24,15 +25,12 @@
 
 #include "libavutil/avassert.h"
 #include "libavutil/eval.h"
-#include "libavutil/imgutils.h"
-#include "libavutil/intreadwrite.h"
 #include "libavutil/internal.h"
 #include "libavutil/mem.h"
 #include "libavutil/opt.h"
 #include "libavutil/pixdesc.h"
 #include "libavutil/time.h"
 #include "libavutil/timestamp.h"
-#include "libswscale/swscale.h"
 
 #include "avfilter.h"
 #include "filters.h"
@@ -57,9 +55,7 @@ static const char *const var_names[] = { "t", "n", "pts", NULL };
 enum { VAR_T, VAR_N, VAR_PTS, VAR_NB };
 
 typedef struct Pending {
-    AVFrame *in;       ///< the frame as it came (owned)
-    uint8_t *rgb;      ///< its RGB24 conversion, rgb_linesize apart (NULL: passed through)
-    uint8_t *edited;   ///< the engine's result (RGB24), once received
+    AVFrame *in;       ///< the frame (owned): edited in place, or the engine's result once received
     int done;          ///< ready to go out
 } Pending;
 
@@ -88,13 +84,7 @@ typedef struct MicromotionContext {
     AVExpr *strength_expr;
     double var_values[VAR_NB];
 
-    const AVPixFmtDescriptor *desc;
-    struct SwsContext *to_rgb;      ///< input format -> RGB24, whole frame
-    struct SwsContext *from_rgb;    ///< RGB24 -> input format, the changed region only
-    int to_rgb_colorspace, to_rgb_range;
-    int rgb_linesize;
-    uint8_t *changed;               ///< per-pixel "the engine changed it" map, w*h
-    uint16_t *line_a;               ///< one line of one component, for the masked merge
+    mm_pixel_format format;         ///< the link's format, as the engine names it
 
     Pending queue[MAX_PENDING];     ///< ring buffer, oldest at head
     int head, count;
@@ -103,8 +93,10 @@ typedef struct MicromotionContext {
     int64_t frames_nonfinite;       ///< frames whose strength was NaN or infinite (strength 0)
 
     int64_t frames_edited, frames_untouched, frames_disabled;
+    int64_t faces_edited;           ///< over all frames (the engine's reports)
+    int colorspace_warned;          ///< BT.2020 constant luminance was reported once
+    int described_matrix, described_range; ///< what the engine was last told (logged on change)
     double engine_seconds;          ///< in mm_process (sync mode)
-    double own_seconds;             ///< converting, comparing, writing back: the filter's cost
 } MicromotionContext;
 
 #define OFFSET(x) offsetof(MicromotionContext, x)
@@ -155,13 +147,34 @@ static const AVOption micromotion_options[] = {
 
 AVFILTER_DEFINE_CLASS(micromotion);
 
+/* The formats the filter takes, each with the engine's name for it (the engine reads and writes
+ * them natively). The yuvj ones are their yuv twins in full range. */
+static const struct { enum AVPixelFormat av; mm_pixel_format mm; } format_map[] = {
+    { AV_PIX_FMT_RGB24, MM_PIXEL_RGB24 },     { AV_PIX_FMT_BGR24, MM_PIXEL_BGR24 },
+    { AV_PIX_FMT_RGBA, MM_PIXEL_RGBA },       { AV_PIX_FMT_BGRA, MM_PIXEL_BGRA },
+    { AV_PIX_FMT_ARGB, MM_PIXEL_ARGB },       { AV_PIX_FMT_ABGR, MM_PIXEL_ABGR },
+    { AV_PIX_FMT_RGB0, MM_PIXEL_RGB0 },       { AV_PIX_FMT_BGR0, MM_PIXEL_BGR0 },
+    { AV_PIX_FMT_YUV420P, MM_PIXEL_YUV420P }, { AV_PIX_FMT_YUV422P, MM_PIXEL_YUV422P },
+    { AV_PIX_FMT_YUV444P, MM_PIXEL_YUV444P },
+    { AV_PIX_FMT_YUVJ420P, MM_PIXEL_YUV420P }, { AV_PIX_FMT_YUVJ422P, MM_PIXEL_YUV422P },
+    { AV_PIX_FMT_YUVJ444P, MM_PIXEL_YUV444P },
+    { AV_PIX_FMT_YUVA420P, MM_PIXEL_YUVA420P }, { AV_PIX_FMT_NV12, MM_PIXEL_NV12 },
+    { AV_PIX_FMT_NV21, MM_PIXEL_NV21 },
+    { AV_PIX_FMT_YUV420P10LE, MM_PIXEL_YUV420P10 }, { AV_PIX_FMT_YUV422P10LE, MM_PIXEL_YUV422P10 },
+    { AV_PIX_FMT_YUV444P10LE, MM_PIXEL_YUV444P10 }, { AV_PIX_FMT_P010LE, MM_PIXEL_P010 },
+    { AV_PIX_FMT_YUYV422, MM_PIXEL_YUYV422 }, { AV_PIX_FMT_UYVY422, MM_PIXEL_UYVY422 },
+    { AV_PIX_FMT_YVYU422, MM_PIXEL_YVYU422 },
+    { AV_PIX_FMT_GRAY8, MM_PIXEL_GRAY8 },
+};
+
 static const enum AVPixelFormat pix_fmts[] = {
     AV_PIX_FMT_RGB24, AV_PIX_FMT_BGR24, AV_PIX_FMT_RGBA, AV_PIX_FMT_BGRA,
     AV_PIX_FMT_ARGB, AV_PIX_FMT_ABGR, AV_PIX_FMT_RGB0, AV_PIX_FMT_BGR0,
     AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV422P, AV_PIX_FMT_YUV444P,
     AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUVJ422P, AV_PIX_FMT_YUVJ444P,
     AV_PIX_FMT_YUVA420P, AV_PIX_FMT_NV12, AV_PIX_FMT_NV21,
-    AV_PIX_FMT_YUV420P10LE, AV_PIX_FMT_YUV422P10LE, AV_PIX_FMT_YUV444P10LE,
+    AV_PIX_FMT_YUV420P10LE, AV_PIX_FMT_YUV422P10LE, AV_PIX_FMT_YUV444P10LE, AV_PIX_FMT_P010LE,
+    AV_PIX_FMT_YUYV422, AV_PIX_FMT_UYVY422, AV_PIX_FMT_YVYU422,
     AV_PIX_FMT_GRAY8,
     AV_PIX_FMT_NONE
 };
@@ -217,179 +230,78 @@ static av_cold int init(AVFilterContext *ctx)
     return 0;
 }
 
-static int config_input(AVFilterLink *inlink)
+static av_cold int config_input(AVFilterLink *inlink)
 {
     AVFilterContext *ctx = inlink->dst;
     MicromotionContext *s = ctx->priv;
     AVRational rate = link_frame_rate(inlink);
-    const int w = inlink->w, h = inlink->h;
+    int found = 0;
 
-    s->desc = av_pix_fmt_desc_get(inlink->format);
+    for (int i = 0; i < FF_ARRAY_ELEMS(format_map); i++)
+        if (format_map[i].av == inlink->format) {
+            s->format = format_map[i].mm;
+            found = 1;
+        }
+    av_assert0(found);   /* the link was negotiated from pix_fmts */
     if (rate.num > 0 && rate.den > 0 && mm_set_frame_rate(s->mm, av_q2d(rate)) < 0) {
         av_log(ctx, AV_LOG_ERROR, "%s\n", mm_error(s->mm));
         return AVERROR(EINVAL);
     }
-
-    sws_freeContext(s->to_rgb);
-    s->to_rgb = sws_getContext(w, h, inlink->format, w, h, AV_PIX_FMT_RGB24,
-                               SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INT, NULL, NULL, NULL);
-    if (!s->to_rgb)
-        return AVERROR(EINVAL);
-    s->to_rgb_colorspace = s->to_rgb_range = -1;
-
-    s->rgb_linesize = FFALIGN(3 * w, 64);
-    av_freep(&s->changed);
-    av_freep(&s->line_a);
-    s->changed = av_malloc((size_t)w * h);
-    s->line_a = av_malloc_array(w, sizeof(*s->line_a));
-    if (!s->changed || !s->line_a)
-        return AVERROR(ENOMEM);
+    s->described_matrix = s->described_range = -1;
     return 0;
 }
 
-/* sws_getCoefficients takes the AVColorSpace values that have matrices; anything else is BT.601. */
-static void set_yuv_details(struct SwsContext *sws, const AVFrame *f, int yuv_is_source)
-{
-    const int *coefs = sws_getCoefficients(f->colorspace == AVCOL_SPC_UNSPECIFIED ? SWS_CS_DEFAULT : f->colorspace);
-    const int full = f->color_range == AVCOL_RANGE_JPEG ||
-                     f->format == AV_PIX_FMT_YUVJ420P || f->format == AV_PIX_FMT_YUVJ422P ||
-                     f->format == AV_PIX_FMT_YUVJ444P;
-    if (yuv_is_source)
-        sws_setColorspaceDetails(sws, coefs, full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
-    else
-        sws_setColorspaceDetails(sws, sws_getCoefficients(SWS_CS_DEFAULT), 1, coefs, full, 0, 1 << 16, 1 << 16);
-}
-
-static int is_rgb(const AVPixFmtDescriptor *desc)
-{
-    return (desc->flags & AV_PIX_FMT_FLAG_RGB) != 0;
-}
-
-static int convert_to_rgb(MicromotionContext *s, const AVFrame *in, uint8_t *rgb)
-{
-    uint8_t *dst[4] = { rgb };
-    int dst_linesize[4] = { s->rgb_linesize };
-    if (!is_rgb(s->desc) && (in->colorspace != s->to_rgb_colorspace || in->color_range != s->to_rgb_range)) {
-        set_yuv_details(s->to_rgb, in, 1);
-        s->to_rgb_colorspace = in->colorspace;
-        s->to_rgb_range = in->color_range;
-    }
-    return sws_scale(s->to_rgb, (const uint8_t *const *)in->data, in->linesize, 0, in->height, dst, dst_linesize);
-}
-
-/* Marks the pixels the engine changed; returns their bounding box in box (x0, y0, x1, y1,
- * exclusive) and how many there are. */
-static int64_t find_changes(MicromotionContext *s, const Pending *p, int w, int h, int box[4])
-{
-    int64_t count = 0;
-    box[0] = w; box[1] = h; box[2] = 0; box[3] = 0;
-    for (int y = 0; y < h; y++) {
-        const uint8_t *a = p->rgb + (ptrdiff_t)y * s->rgb_linesize;
-        const uint8_t *b = p->edited + (ptrdiff_t)y * s->rgb_linesize;
-        uint8_t *c = s->changed + (ptrdiff_t)y * w;
-        int row = 0;
-        if (!memcmp(a, b, 3 * w)) {
-            memset(c, 0, w);
-            continue;
-        }
-        for (int x = 0; x < w; x++) {
-            c[x] = a[3 * x] != b[3 * x] || a[3 * x + 1] != b[3 * x + 1] || a[3 * x + 2] != b[3 * x + 2];
-            if (c[x]) {
-                row++;
-                box[0] = FFMIN(box[0], x);
-                box[2] = FFMAX(box[2], x + 1);
-            }
-        }
-        if (row) {
-            box[1] = FFMIN(box[1], y);
-            box[3] = y + 1;
-            count += row;
-        }
-    }
-    return count;
-}
-
-/* Does the block of frame pixels that sample (x, y) of a plane subsampled by (sw, sh) covers
- * hold a changed pixel? */
-static int block_changed(const MicromotionContext *s, int w, int h, int x, int y, int sw, int sh)
-{
-    const int x0 = x << sw, y0 = y << sh;
-    const int x1 = FFMIN(w, (x + 1) << sw), y1 = FFMIN(h, (y + 1) << sh);
-    for (int yy = y0; yy < y1; yy++)
-        for (int xx = x0; xx < x1; xx++)
-            if (s->changed[(ptrdiff_t)yy * w + xx])
-                return 1;
-    return 0;
-}
-
-/* Writes the engine's pixels into the frame, in the frame's format, where they changed. */
-static int write_back(AVFilterContext *ctx, Pending *p, const int box_in[4])
+/* The engine's description of an AVFrame: its planes, matrix and range (untagged: BT.601, as
+ * swscale assumes). */
+static void describe(AVFilterContext *ctx, const AVFrame *in, mm_frame *f)
 {
     MicromotionContext *s = ctx->priv;
-    AVFrame *out = p->in;
-    const AVPixFmtDescriptor *desc = s->desc;
-    const int w = out->width, h = out->height;
-    const int rgb = is_rgb(desc);
-    const int sw = rgb ? 0 : desc->log2_chroma_w, sh = rgb ? 0 : desc->log2_chroma_h;
-    const int has_alpha = (desc->flags & AV_PIX_FMT_FLAG_ALPHA) != 0;
-    /* The region, grown to whole chroma blocks so every chroma sample in it is complete. */
-    const int x0 = box_in[0] >> sw << sw, y0 = box_in[1] >> sh << sh;
-    const int x1 = FFMIN(w, FFALIGN(box_in[2], 1 << sw)), y1 = FFMIN(h, FFALIGN(box_in[3], 1 << sh));
-    const int bw = x1 - x0, bh = y1 - y0;
-    const uint8_t *src[4] = { p->edited + (ptrdiff_t)y0 * s->rgb_linesize + 3 * x0 };
-    int src_linesize[4] = { s->rgb_linesize };
-    AVFrame *tmp;
-    int ret;
-
-    if ((ret = av_frame_make_writable(out)) < 0)
-        return ret;
-    tmp = av_frame_alloc();
-    if (!tmp)
-        return AVERROR(ENOMEM);
-    tmp->format = out->format;
-    tmp->width = bw;
-    tmp->height = bh;
-    if ((ret = av_frame_get_buffer(tmp, 0)) < 0)
-        goto end;
-    s->from_rgb = sws_getCachedContext(s->from_rgb, bw, bh, AV_PIX_FMT_RGB24, bw, bh, out->format,
-                                       SWS_BICUBIC | SWS_ACCURATE_RND | SWS_FULL_CHR_H_INP, NULL, NULL, NULL);
-    if (!s->from_rgb) {
-        ret = AVERROR(EINVAL);
-        goto end;
+    memset(f, 0, sizeof(*f));
+    for (int i = 0; i < 4; i++) {
+        f->data[i] = in->data[i];
+        f->stride[i] = in->linesize[i];
     }
-    if (!rgb)
-        set_yuv_details(s->from_rgb, out, 0);
-    sws_scale(s->from_rgb, src, src_linesize, 0, bh, tmp->data, tmp->linesize);
-
-    for (int c = 0; c < desc->nb_components; c++) {
-        const int chroma = !rgb && (c == 1 || c == 2);
-        const int csw = chroma ? sw : 0, csh = chroma ? sh : 0;
-        const int cx0 = x0 >> csw, cy0 = y0 >> csh;
-        const int cw = AV_CEIL_RSHIFT(x1, csw) - cx0, ch = AV_CEIL_RSHIFT(y1, csh) - cy0;
-        const AVComponentDescriptor comp = desc->comp[c];
-        if (has_alpha && c == desc->nb_components - 1)
-            continue;   /* alpha is never the engine's */
-        for (int y = 0; y < ch; y++) {
-            uint8_t *row = out->data[comp.plane] + (ptrdiff_t)(cy0 + y) * out->linesize[comp.plane] + comp.offset;
-            av_read_image_line2(s->line_a, (const uint8_t **)tmp->data, tmp->linesize, desc, 0, y, c, cw, 0, 2);
-            /* Stored sample by sample: av_write_image_line2 ORs values into the bytes already
-             * there (it is meant for cleared buffers), which mixed the old and new samples. Every
-             * listed format has byte-aligned components: 8 bits, or 16 little-endian (10-bit). */
-            for (int x = 0; x < cw; x++) {
-                uint8_t *q = row + (ptrdiff_t)(cx0 + x) * comp.step;
-                if (!block_changed(s, w, h, cx0 + x, cy0 + y, csw, csh))
-                    continue;
-                if (comp.depth <= 8)
-                    *q = (uint8_t)s->line_a[x];
-                else
-                    AV_WL16(q, s->line_a[x]);
-            }
-        }
+    f->width = in->width;
+    f->height = in->height;
+    f->format = s->format;
+    switch (in->colorspace) {
+    case AVCOL_SPC_BT709:
+        f->matrix = MM_MATRIX_BT709;
+        break;
+    case AVCOL_SPC_BT2020_CL:
+        if (!s->colorspace_warned++)
+            av_log(ctx, AV_LOG_WARNING, "BT.2020 constant luminance is edited as BT.2020 non-constant "
+                   "luminance; faces may be slightly off in colour.\n");
+        /* fall through */
+    case AVCOL_SPC_BT2020_NCL:
+        f->matrix = MM_MATRIX_BT2020;
+        break;
+    default:
+        f->matrix = MM_MATRIX_BT601;
     }
-    ret = 0;
-end:
-    av_frame_free(&tmp);
-    return ret;
+    f->range = in->color_range == AVCOL_RANGE_JPEG || in->format == AV_PIX_FMT_YUVJ420P ||
+               in->format == AV_PIX_FMT_YUVJ422P || in->format == AV_PIX_FMT_YUVJ444P
+               ? MM_RANGE_FULL : MM_RANGE_LIMITED;
+    if (f->matrix != s->described_matrix || f->range != s->described_range) {
+        static const char *const matrices[] = { "BT.601", "BT.709", "BT.2020" };
+        const int rgb = (av_pix_fmt_desc_get(in->format)->flags & AV_PIX_FMT_FLAG_RGB) != 0;
+        av_log(ctx, AV_LOG_VERBOSE, "frames go to the engine as %s%s%s%s\n", mm_pixel_format_name(f->format),
+               rgb ? "" : ", ", rgb ? "" : matrices[f->matrix],
+               rgb ? "" : f->range == MM_RANGE_FULL ? ", full range" : ", limited range");
+        s->described_matrix = f->matrix;
+        s->described_range = f->range;
+    }
+}
+
+/* Counts one finished frame from the engine's report. */
+static void count_report(MicromotionContext *s, const mm_report *r)
+{
+    if (r->faces_edited > 0) {
+        s->frames_edited++;
+        s->faces_edited += r->faces_edited;
+    } else {
+        s->frames_untouched++;
+    }
 }
 
 static Pending *slot(MicromotionContext *s, int i)
@@ -400,8 +312,6 @@ static Pending *slot(MicromotionContext *s, int i)
 static void release(Pending *p)
 {
     av_frame_free(&p->in);
-    av_freep(&p->rgb);
-    av_freep(&p->edited);
     p->done = 0;
 }
 
@@ -411,15 +321,13 @@ static int take(AVFilterContext *ctx, AVFrame *in)
     MicromotionContext *s = ctx->priv;
     AVFilterLink *inlink = ctx->inputs[0];
     Pending *p = slot(s, s->count);
-    const size_t rgb_size = (size_t)s->rgb_linesize * in->height;
-    mm_frame f = { 0 };
+    mm_frame f;
     double strength;
-    int64_t start;
     int ret;
 
-    /* Every buffer here was sized for the link (config_input). A frame of another size or format
+    /* The engine was told the link's format (config_input). A frame of another size or format
      * reaches the filter when the graph is not reconfigured for it (ffmpeg -reinit_filter 0):
-     * refused, never read or written out of bounds. */
+     * refused, never read or written as something it is not. */
     if (in->width != inlink->w || in->height != inlink->h || in->format != inlink->format) {
         av_log(ctx, AV_LOG_ERROR, "Frame %d is %dx%d %s but the filter was configured for %dx%d %s; "
                "a size or format change needs the graph reconfigured (do not use -reinit_filter 0) "
@@ -456,37 +364,27 @@ static int take(AVFilterContext *ctx, AVFrame *in)
     }
     mm_set_strength(s->mm, strength);
 
-    p->rgb = av_malloc(rgb_size);
-    p->edited = av_malloc(rgb_size);
-    if (!p->rgb || !p->edited)
-        return AVERROR(ENOMEM);
-    start = av_gettime_relative();
-    ret = convert_to_rgb(s, in, p->rgb);
-    s->own_seconds += (av_gettime_relative() - start) / 1e6;
-    if (ret < 0)
+    /* Sync mode edits the frame in place: the engine writes only the samples of the faces it edits. */
+    if (!s->async && (ret = av_frame_make_writable(in)) < 0)
         return ret;
-
-    f.data = p->rgb;
-    f.width = in->width;
-    f.height = in->height;
-    f.stride = s->rgb_linesize;
-    f.format = MM_PIXEL_RGB24;
+    describe(ctx, in, &f);
     f.index = s->frame_number - 1;
     f.time = s->var_values[VAR_T];
     f.pts = in->pts;
 
     if (!s->async) {
-        mm_frame out = f;
-        start = av_gettime_relative();
-        out.data = p->edited;
-        if (mm_process(s->mm, &f, &out) < 0) {
+        mm_report report;
+        const int64_t start = av_gettime_relative();
+        if (mm_process(s->mm, &f, &f, &report) < 0) {
             av_log(ctx, AV_LOG_ERROR, "%s\n", mm_error(s->mm));
             return AVERROR_EXTERNAL;
         }
         s->engine_seconds += (av_gettime_relative() - start) / 1e6;
+        count_report(s, &report);
         p->done = 1;
         return 0;
     }
+    /* mm_submit copies the frame: it stays ours until its result comes back into it. */
     if (mm_submit(s->mm, &f) < 0) {
         av_log(ctx, AV_LOG_ERROR, "%s\n", mm_error(s->mm));
         return AVERROR_EXTERNAL;
@@ -501,25 +399,25 @@ static int collect(AVFilterContext *ctx, int wait)
     MicromotionContext *s = ctx->priv;
     while (s->in_engine > 0) {
         Pending *p = NULL;
-        mm_frame out = { 0 };
-        int got;
+        mm_frame out;
+        mm_report report;
+        int got, ret;
         /* Results come in submission order: the oldest submitted frame not yet done. */
         for (int i = 0; i < s->count && !p; i++)
             if (!slot(s, i)->done)
                 p = slot(s, i);
         av_assert0(p);
-        out.data = p->edited;
-        out.width = p->in->width;
-        out.height = p->in->height;
-        out.stride = s->rgb_linesize;
-        out.format = MM_PIXEL_RGB24;
-        got = mm_receive(s->mm, &out, wait);
+        if ((ret = av_frame_make_writable(p->in)) < 0)
+            return ret;
+        describe(ctx, p->in, &out);
+        got = mm_receive(s->mm, &out, wait, &report);
         if (got < 0) {
             av_log(ctx, AV_LOG_ERROR, "%s\n", mm_error(s->mm));
             return AVERROR_EXTERNAL;
         }
         if (!got)
             return 0;
+        count_report(s, &report);
         p->done = 1;
         s->in_engine--;
         wait = 0;
@@ -535,21 +433,8 @@ static int emit(AVFilterContext *ctx)
     int sent = 0;
     while (s->count > 0 && slot(s, 0)->done) {
         Pending *p = slot(s, 0);
-        AVFrame *out;
+        AVFrame *out = p->in;
         int ret;
-        if (p->rgb) {
-            const int64_t start = av_gettime_relative();
-            int box[4];
-            if (find_changes(s, p, p->in->width, p->in->height, box) > 0) {
-                if ((ret = write_back(ctx, p, box)) < 0)
-                    return ret;
-                s->frames_edited++;
-            } else {
-                s->frames_untouched++;
-            }
-            s->own_seconds += (av_gettime_relative() - start) / 1e6;
-        }
-        out = p->in;
         p->in = NULL;
         release(p);
         s->head = (s->head + 1) % MAX_PENDING;
@@ -661,11 +546,11 @@ static av_cold void uninit(AVFilterContext *ctx)
     }
     if (s->frames_edited + s->frames_untouched > 0) {
         const double n = s->frames_edited + s->frames_untouched;
-        av_log(ctx, AV_LOG_VERBOSE, "%"PRId64" frames edited, %"PRId64" without a face, %"PRId64" disabled by the timeline; "
-               "the filter's own work %.2f ms/frame", s->frames_edited, s->frames_untouched, s->frames_disabled,
-               1e3 * s->own_seconds / n);
+        av_log(ctx, AV_LOG_VERBOSE, "%"PRId64" frames edited (%"PRId64" faces), %"PRId64" without a face, "
+               "%"PRId64" disabled by the timeline", s->frames_edited, s->faces_edited, s->frames_untouched,
+               s->frames_disabled);
         if (!s->async)
-            av_log(ctx, AV_LOG_VERBOSE, ", the engine's %.1f ms/frame", 1e3 * s->engine_seconds / n);
+            av_log(ctx, AV_LOG_VERBOSE, "; the engine's %.1f ms/frame", 1e3 * s->engine_seconds / n);
         av_log(ctx, AV_LOG_VERBOSE, "\n");
     }
     if (s->frames_nonfinite)
@@ -675,11 +560,6 @@ static av_cold void uninit(AVFilterContext *ctx)
     s->mm = NULL;
     av_expr_free(s->strength_expr);
     s->strength_expr = NULL;
-    sws_freeContext(s->to_rgb);
-    sws_freeContext(s->from_rgb);
-    s->to_rgb = s->from_rgb = NULL;
-    av_freep(&s->changed);
-    av_freep(&s->line_a);
 }
 
 static const AVFilterPad micromotion_inputs[] = {

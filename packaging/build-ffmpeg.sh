@@ -81,7 +81,9 @@ fi
 dsc=$(ls "$cache"/ffmpeg_*.dsc | sort -V | tail -1)
 src="$work/src"
 stamp="$src/.micromotion-source"
-if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(basename "$dsc")" ]; then
+# The unpacked tree is reused while the source package and the registration patch are the same.
+source_id="$(basename "$dsc") $(sha256sum < "$root/ffmpeg-filter/register-micromotion.patch" | cut -c1-16)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$source_id" ]; then
   log "unpacking $(basename "$dsc") (Debian's patches applied)"
   rm -rf "$src"
   mkdir -p "$work"
@@ -89,7 +91,7 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$(basename "$dsc")" ]; then
   # The filter joins libavfilter: its source (linked, so edits rebuild) and the registration
   # in configure, libavfilter/Makefile and libavfilter/allfilters.c.
   patch -d "$src" -p1 --quiet --no-backup-if-mismatch < "$root/ffmpeg-filter/register-micromotion.patch"
-  basename "$dsc" > "$stamp"
+  echo "$source_id" > "$stamp"
 fi
 ln -sf "$root/ffmpeg-filter/vf_micromotion.c" "$src/libavfilter/vf_micromotion.c"
 

@@ -245,7 +245,7 @@ obs_source_frame* filter_frame(Filter* f, obs_source_frame* frame) {
   }
   if (f->frames++ % uint64_t(f->every_n.load()) == 0 && f->worker->wants_frame()) {
     auto buf = std::make_unique<mmobs::FrameBuf>();
-    mmobs::copy_in(*buf, frame->format, frame->width, frame->height, frame->data, frame->linesize);
+    mmobs::copy_in(*buf, frame->format, frame->width, frame->height, frame->data, frame->linesize, frame->flip);
     describe(*buf, frame);
     buf->submitted_ns = Worker::clock_ns();
     f->worker->submit(std::move(buf));

@@ -192,7 +192,7 @@ void Worker::run() {
   // (per thread on Linux; the engine's OpenMP threads, created from here, inherit it).
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
 
-  std::vector<uint8_t> original, edited;
+  bool warned_colour = false;
   uint64_t window_start = now_ns(), window_frames = 0;
   double window_latency = 0, window_engine = 0;
 
@@ -221,20 +221,18 @@ void Worker::run() {
       engine_strength_ = cfg.strength;
     }
 
-    to_rgba(*frame, original);
-    edited.resize(original.size());
-    mm_frame in{};
-    in.data = original.data();
-    in.width = int(frame->width);
-    in.height = int(frame->height);
-    in.stride = ptrdiff_t(frame->width) * 4;
-    in.format = MM_PIXEL_RGBA;
-    in.time = double(frame->timestamp) / 1e9;
-    in.index = int64_t(stats().submitted);
-    in.pts = int64_t(frame->timestamp);
-    mm_frame out = in;
-    out.data = edited.data();
-    if (mm_process(ctx_, &in, &out) != 0) {
+    // In place, natively: the engine writes only the samples of the faces it edits.
+    const Colour colour = colour_of(*frame);
+    if (!colour.exact && !warned_colour) {
+      blog(LOG_WARNING, "[micromotion] '%s': the source's colour matrix is not BT.601, BT.709 or BT.2020; faces are "
+           "edited with the closest (%s)", label_.c_str(),
+           colour.matrix == MM_MATRIX_BT709 ? "BT.709" : colour.matrix == MM_MATRIX_BT2020 ? "BT.2020" : "BT.601");
+      warned_colour = true;
+    }
+    mm_frame native = engine_frame(*frame, colour);
+    native.index = int64_t(stats().submitted);
+    mm_report report{};
+    if (mm_process(ctx_, &native, &native, &report) != 0) {
       std::lock_guard<std::mutex> lock(mutex_);
       const std::string err = mm_error(ctx_);
       if (err != stats_.error)
@@ -246,7 +244,6 @@ void Worker::run() {
       result_ = Result{nullptr, result_.seq};
       continue;
     }
-    write_back(*frame, original, edited);
 
     if (cfg.min_frame_ms > 0) {
       std::unique_lock<std::mutex> lock(mutex_);
@@ -265,6 +262,7 @@ void Worker::run() {
       ++stats_.processed;
       stats_.last_latency_ms = latency_ms;
       stats_.last_engine_ms = engine_ms;
+      stats_.last_faces_edited = report.faces_edited;
       stats_.error.clear();
       label = label_;
       if (stats_.processed == 1) {

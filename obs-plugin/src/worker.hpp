@@ -8,7 +8,7 @@
 // they are done and at unload, so no thread outlives the module's code.
 #pragma once
 
-#include "convert.hpp"
+#include "frame.hpp"
 
 #include <micromotion/micromotion.h>
 
@@ -54,7 +54,8 @@ struct Stats {
   uint64_t processed = 0;
   uint64_t failed = 0;
   double last_latency_ms = 0;  // hand-over to result
-  double last_engine_ms = 0;   // conversion + mm_process (+ padding)
+  double last_engine_ms = 0;   // mm_process (+ padding)
+  int last_faces_edited = 0;   // the engine's report of the newest result
   bool engine_ready = false;
   std::string error;           // last error ("" when fine)
 };

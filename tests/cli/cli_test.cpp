@@ -6,6 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
 
 namespace {
 
@@ -163,3 +167,27 @@ TEST(Cli, HelpForEveryCommand) {
 }
 
 }  // namespace
+
+// The README's Quick start promises the main job and the tests: exactly two commands, each one
+// that exists in the repository.
+TEST(Readme, QuickStartIsTwoCommands) {
+  std::ifstream f(std::string(MM_SOURCE_DIR) + "/README.md");
+  ASSERT_TRUE(f) << "README.md not found";
+  std::string line;
+  bool in_section = false;
+  std::vector<std::string> commands;
+  while (std::getline(f, line)) {
+    if (line.rfind("## ", 0) == 0) {
+      if (in_section) break;
+      in_section = line == "## Quick start";
+      continue;
+    }
+    if (in_section && line.rfind("    ", 0) == 0 && line.find_first_not_of(' ') != std::string::npos)
+      commands.push_back(line.substr(4, line.find('#') == std::string::npos ? std::string::npos : line.find('#') - 4));
+  }
+  ASSERT_TRUE(in_section) << "no Quick start section";
+  ASSERT_EQ(commands.size(), 2u);
+  EXPECT_EQ(commands[0].rfind("bash packaging/demo.sh", 0), 0u) << commands[0];
+  EXPECT_EQ(commands[1].rfind("bash tests/run.sh", 0), 0u) << commands[1];
+  EXPECT_TRUE(std::filesystem::exists(std::string(MM_SOURCE_DIR) + "/packaging/demo.sh"));
+}

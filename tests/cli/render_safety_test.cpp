@@ -14,6 +14,8 @@ extern "C" {
 #include <libavcodec/avcodec.h>
 #include <libavformat/avformat.h>
 #include <libavutil/display.h>
+#include <libavutil/imgutils.h>
+#include <libavutil/pixdesc.h>
 #include <libavutil/mastering_display_metadata.h>
 }
 
@@ -40,30 +42,55 @@ std::string photos(int first = 6) {
          q(facetest::data("clips/gaps/0000.png").parent_path() / "%04d.png");
 }
 
-// Stand-in editor: paints a red square at the top left of every frame as it is handed over
-// (frames `fail` get an error instead), and records the sizes it saw.
+// The stored rectangle that shows as the displayed rectangle (x, y, w, h) of a frame stored
+// w_s x h_s and turned `rotation` degrees clockwise for display.
+micromotion::PixelRect stored_rect(int x, int y, int w, int h, int w_s, int h_s, int rotation) {
+  switch (rotation) {
+    case 90: return {y, h_s - x - w, h, w};
+    case 180: return {w_s - x - w, h_s - y - h, w, h};
+    case 270: return {w_s - y - h, x, h, w};
+    default: return {x, y, w, h};
+  }
+}
+
+// Stand-in editor: paints a red square at the top left of every frame as displayed, in the
+// frame's own format (the engine's apply_change), as it is handed over (frames `fail` get an
+// error instead); records the sizes and formats it saw.
 struct Painter {
   std::deque<EditedFrame> done;
-  std::vector<std::pair<int, int>> sizes;
+  std::vector<std::pair<int, int>> sizes;  // as displayed
+  std::vector<std::string> formats;
   std::vector<ImageRGB8> seen;
   std::set<int64_t> fail;
-  bool keep = false;  // keep a copy of every frame handed over
+  bool keep = false;  // keep a copy of every frame handed over (upright RGB)
+  int square = 40;
   FrameEditor editor() {
     FrameEditor e;
-    e.submit = [this](ImageRGB8&& img, int64_t index, double) {
-      sizes.emplace_back(img.width(), img.height());
-      if (keep) seen.push_back(img);
+    e.submit = [this](micromotion::NativeFrame& frame, int64_t index, double) {
+      const bool sideways = frame.rotation == 90 || frame.rotation == 270;
+      const int w = sideways ? frame.height : frame.width, h = sideways ? frame.width : frame.height;
+      sizes.emplace_back(w, h);
+      formats.emplace_back(micromotion::format_info(frame.format).name);
+      if (keep) {
+        ImageRGB8 scratch;
+        seen.push_back(micromotion::turned_rgb8(micromotion::rgb8_view(frame, scratch), frame.rotation));
+      }
       EditedFrame f;
       f.index = index;
       if (fail.count(index)) {
         f.error = "boom";
       } else {
-        for (int y = 0; y < 40 && y < img.height(); ++y)
-          for (int x = 0; x < 40 && x < img.width(); ++x) {
-            uint8_t* p = img.pixel(x, y);
-            p[0] = 255, p[1] = 0, p[2] = 0;
-          }
-        f.image = std::move(img);
+        micromotion::FrameChange c;
+        c.rect = stored_rect(0, 0, std::min(square, w), std::min(square, h), frame.width, frame.height, frame.rotation);
+        const std::vector<float> now = micromotion::read_rgb(frame, c.rect);
+        c.delta.resize(now.size());
+        for (size_t i = 0; i < now.size(); i += 3) {
+          c.delta[i] = 1.0f - now[i];
+          c.delta[i + 1] = -now[i + 1];
+          c.delta[i + 2] = -now[i + 2];
+        }
+        c.covered.assign(now.size() / 3, 1);
+        micromotion::apply_change(frame, c);
       }
       done.push_back(std::move(f));
     };
@@ -283,6 +310,105 @@ TEST(Transcode, EditedFramesKeepSarInterlacingAndColourTags) {
   EXPECT_EQ(a["frames"][0]["interlaced_frame"], 1);
   EXPECT_EQ(a["frames"][0]["sample_aspect_ratio"], "4:3");
   EXPECT_EQ(b, a);
+}
+
+// Pixel formats the engine edits (limited and full range, BT.709 and BT.2020, 8 and 10 bits,
+// alpha, gray, RGB), and one it does not (12-bit: converted), through the transcoder with
+// lossless video (FFV1 in Matroska, which keeps the colour tags): the painter's square is red in the frame's own matrix and range, and every
+// sample outside it, alpha always, comes out bit-exact. The red is read back by ffmpeg with the
+// stream's tags: a frame edited with the wrong matrix or range is visibly off red.
+struct NativeCase {
+  const char* format;  // the input's pixel format
+  const char* tags;    // setparams arguments ("" : untagged, BT.601 limited)
+  const char* edited;  // the format the editor gets
+};
+const NativeCase kNativeCases[] = {
+    {"yuv420p", "range=pc:colorspace=bt709", "yuv420p"},
+    {"yuv420p10le", "range=tv:colorspace=bt2020nc", "yuv420p10"},
+    {"yuv444p10le", "range=pc:colorspace=bt2020nc", "yuv444p10"},
+    {"yuv422p", "range=tv:colorspace=bt709", "yuv422p"},
+    {"yuva420p", "range=tv:colorspace=bt709", "yuva420p"},
+    {"gray", "", "gray"},
+    {"bgr0", "", "bgr0"},
+    {"yuv420p12le", "range=tv:colorspace=bt709", "yuv420p10"},
+};
+
+TEST(Transcode, NativeFramesKeepEverySampleOutsideTheEdit) {
+  const auto dir = mmtest::temp_dir("transcode_native");
+  for (const NativeCase& c : kNativeCases) {
+    SCOPED_TRACE(c.format);
+    const std::string name = c.format;
+    const std::string tags = *c.tags ? std::string(",setparams=") + c.tags : "";
+    const fs::path in = ffmpeg("-f lavfi -i testsrc2=size=64x48:rate=25 -frames:v 2 -vf format=" + name + tags +
+                                   " -c:v ffv1" +
+                                   " -strict -1",
+                               dir / (name + ".mkv"));
+    const fs::path out = dir / (name + "_out.mkv");
+    Painter p;
+    p.square = 16;
+    testing::internal::CaptureStderr();
+    const TranscodeResult r = run(in, out, p);
+    const std::string log = testing::internal::GetCapturedStderr();
+    ASSERT_EQ(r.frames, 2);
+    ASSERT_EQ(p.formats.size(), 2u);
+    EXPECT_EQ(p.formats[0], c.edited);
+    EXPECT_EQ(r.converted, name.find(c.edited) != 0) << log;
+    if (r.converted) {
+      EXPECT_NE(log.find("are edited as"), std::string::npos) << log;
+    }
+    // Raw samples of both, in the input's format.
+    const fs::path a = ffmpeg("-i " + q(in) + " -f rawvideo -pix_fmt " + name, dir / (name + "_in.raw"));
+    const fs::path b = ffmpeg("-i " + q(out) + " -f rawvideo -pix_fmt " + name, dir / (name + "_out.raw"));
+    const std::string ra = mmtest::read_file(a), rb = mmtest::read_file(b);
+    const AVPixelFormat f = av_get_pix_fmt(c.format);
+    const AVPixFmtDescriptor* d = av_pix_fmt_desc_get(f);
+    const int frame_size = av_image_get_buffer_size(f, 64, 48, 1);
+    ASSERT_EQ(ra.size(), size_t(2 * frame_size));
+    ASSERT_EQ(rb.size(), ra.size());
+    // A converted format went through swscale (to 10 bits and back): not bit-exact by design,
+    // only the red square is checked for it.
+    if (!r.converted) {
+      for (int n = 0; n < 2; ++n) {
+        const uint8_t* pa[4] = {};
+        const uint8_t* pb[4] = {};
+        int ls[4] = {};
+        av_image_fill_arrays(const_cast<uint8_t**>(pa), ls, reinterpret_cast<const uint8_t*>(ra.data()) + n * frame_size,
+                             f, 64, 48, 1);
+        av_image_fill_arrays(const_cast<uint8_t**>(pb), ls, reinterpret_cast<const uint8_t*>(rb.data()) + n * frame_size,
+                             f, 64, 48, 1);
+        long kept_bad = 0, alpha_bad = 0, edited = 0;
+        std::vector<uint16_t> la(64), lb(64);
+        for (int k = 0; k < d->nb_components; ++k) {
+          const bool alpha = (d->flags & AV_PIX_FMT_FLAG_ALPHA) && k == d->nb_components - 1;
+          const bool chroma = !(d->flags & AV_PIX_FMT_FLAG_RGB) && (k == 1 || k == 2);
+          const int sx = chroma ? d->log2_chroma_w : 0, sy = chroma ? d->log2_chroma_h : 0;
+          for (int y = 0; y < AV_CEIL_RSHIFT(48, sy); ++y) {
+            av_read_image_line2(la.data(), pa, ls, d, 0, y, k, AV_CEIL_RSHIFT(64, sx), 0, 2);
+            av_read_image_line2(lb.data(), pb, ls, d, 0, y, k, AV_CEIL_RSHIFT(64, sx), 0, 2);
+            for (int x = 0; x < AV_CEIL_RSHIFT(64, sx); ++x) {
+              const bool in_square = (x << sx) < 16 && (y << sy) < 16;
+              if (alpha) alpha_bad += la[size_t(x)] != lb[size_t(x)];
+              else if (!in_square) kept_bad += la[size_t(x)] != lb[size_t(x)];
+              else edited += la[size_t(x)] != lb[size_t(x)];
+            }
+          }
+        }
+        EXPECT_EQ(kept_bad, 0) << "frame " << n << ": samples outside the edit changed";
+        EXPECT_EQ(alpha_bad, 0) << "frame " << n << ": alpha changed";
+        EXPECT_GT(edited, 16 * 16 / 2) << "frame " << n << ": the square was not painted";
+      }
+    }
+    // The square is red as the stream's tags read it (gray: the luma of red).
+    const Frames shown = decode(out, dir);
+    ASSERT_EQ(shown.rgb.size(), 2u);
+    if (name == "gray") {
+      EXPECT_NEAR(pixel(shown, 0, 8, 8, 0), 80, 15);  // 0.299 * 255, limited or full range
+      continue;
+    }
+    EXPECT_GE(pixel(shown, 0, 8, 8, 0), 235) << "R";
+    EXPECT_LE(pixel(shown, 0, 8, 8, 1), 20) << "G";
+    EXPECT_LE(pixel(shown, 0, 8, 8, 2), 20) << "B";
+  }
 }
 
 // A phone clip: the picture stored sideways (transposed), a display matrix that turns it upright.

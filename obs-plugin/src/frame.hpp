@@ -1,10 +1,12 @@
-// Pixel conversion between OBS async frame formats and the RGBA the engine takes.
+// OBS async frames as the worker holds them, and how the engine is told what they are.
 //
-// Why our own code and not libswscale: the write-back must touch only the pixels the engine
-// changed (everything outside the faces stays bit-exact in the source's own format), and the
-// colour maths must be the matrix OBS itself uses to show the frame (obs_source_frame's
-// color_matrix), so what the engine sees is what the streamer sees.
+// The engine reads and writes frames natively (micromotion.h's mm_frame), so the plugin converts
+// no pixels: it copies a frame's planes (FrameBuf), names its format, colour matrix and range in
+// the engine's terms (engine_frame), and pastes the edited copy back over later frames of the
+// same kind (should_paste).
 #pragma once
+
+#include <micromotion/micromotion.h>
 
 #include <cstdint>
 #include <string>
@@ -13,7 +15,8 @@
 namespace mmobs {
 
 // A copy of one async frame's planes (media-io's enum video_format values, kept as int so
-// this header needs no libobs).
+// this header needs no libobs). Rows are stored upright: copy_in turns a bottom-up frame
+// (obs_source_frame::flip) over, copy_out turns it back.
 struct FrameBuf {
   int format = 0;
   uint32_t width = 0, height = 0;
@@ -23,12 +26,12 @@ struct FrameBuf {
   float range_min[3] = {0, 0, 0};
   float range_max[3] = {1, 1, 1};
   bool full_range = true;
-  bool flip = false;          // rows stored bottom-up (obs_source_frame::flip)
+  bool flip = false;          // the source stores rows bottom-up
   uint64_t timestamp = 0;     // the frame's own timestamp (ns)
   uint64_t submitted_ns = 0;  // os clock when the filter handed it over
 };
 
-// Whether frames of this format can be edited (others pass through unchanged).
+// Whether frames of this format can be edited (others pass through unchanged), and its name.
 bool format_supported(int format);
 const char* format_name(int format);
 
@@ -36,21 +39,26 @@ const char* format_name(int format);
 uint32_t plane_rows(int format, int p, uint32_t height);
 int plane_count(int format);
 
-// src planes -> FrameBuf (deep copy).
+// src planes -> FrameBuf (deep copy, upright when flip).
 void copy_in(FrameBuf& dst, int format, uint32_t width, uint32_t height, uint8_t* const data[],
-             const uint32_t linesize[]);
-// FrameBuf -> dst planes of the same format and size (row by row; linesizes may differ).
+             const uint32_t linesize[], bool flip = false);
+// FrameBuf -> dst planes of the same format and size, in the source's row order (linesizes may
+// differ).
 void copy_out(const FrameBuf& src, uint8_t* const data[], const uint32_t linesize[]);
 
-// FrameBuf -> tightly packed RGBA (alpha 255 for formats without alpha), the picture upright:
-// RGBA row 0 is the top row as shown, also when f.flip stores the rows bottom-up.
-void to_rgba(const FrameBuf& f, std::vector<uint8_t>& rgba);
+// The colour matrix and range of a YUV frame, read from OBS's colour matrix: the standard one
+// (BT.601, BT.709 or BT.2020 as OBS makes them for the frame's format and range) closest to it.
+// exact: the frame's matrix is that one (a source with a matrix of its own gets the closest).
+struct Colour {
+  mm_color_matrix matrix = MM_MATRIX_BT601;
+  mm_color_range range = MM_RANGE_LIMITED;
+  bool exact = true;
+};
+Colour colour_of(const FrameBuf& f);
 
-// Writes into f the pixels where edited differs from original (both packed upright RGBA of f's
-// size, as to_rgba makes them), converted to f's format and stored in f's row order (flipped
-// back when f.flip). Unchanged pixels keep their bytes; a subsampled chroma sample is
-// rewritten when any pixel it covers changed. Returns the number of changed pixels.
-long write_back(FrameBuf& f, const std::vector<uint8_t>& original, const std::vector<uint8_t>& edited);
+// The engine's view of f (in place: the engine writes the face samples into f's planes).
+// requires: format_supported(f.format).
+mm_frame engine_frame(FrameBuf& f, const Colour& colour);
 
 // Whether an edited frame made from one frame may be pasted over another: the same format, size,
 // row order, range and colour matrix. Pasting across a change of any of them would show the

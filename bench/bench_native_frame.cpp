@@ -1,0 +1,62 @@
+// Native frames in and out (micromotion/native_frame.h), per 1080p frame with one face: what the
+// engine adds to a frame in the front end's own format. In: the whole frame as 8-bit RGB for the
+// face tracker (rgb8_view: no copy for rgb24) and the face's footprint at full precision
+// (read_rgb). Out: the edit written back as a change (apply_change), every pixel of the footprint
+// covered. The footprint is 600 x 600 px, a face filling a third of the frame's height with the
+// margin FFHQ alignment adds. Budget: 2 ms a frame (docs/performance.md).
+#include <micromotion/native_frame.h>
+
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+namespace {
+
+using micromotion::PixelFormat;
+
+void BM_NativeInOut(benchmark::State& state) {
+  const auto format = static_cast<PixelFormat>(state.range(0));
+  constexpr int w = 1920, h = 1080;
+  std::vector<std::vector<uint8_t>> planes(4);
+  micromotion::NativeFrame f;
+  f.width = w;
+  f.height = h;
+  f.format = format;
+  f.matrix = micromotion::ColorMatrix::bt709;
+  std::mt19937 rng(1);
+  const micromotion::FormatInfo& info = micromotion::format_info(format);
+  for (int p = 0; p < info.planes; ++p) {
+    const size_t row = micromotion::plane_row_bytes(format, w, p);
+    planes[static_cast<size_t>(p)].resize(row * static_cast<size_t>(micromotion::plane_rows(format, h, p)));
+    for (auto& b : planes[static_cast<size_t>(p)]) b = static_cast<uint8_t>(16 + rng() % 200);
+    f.data[static_cast<size_t>(p)] = planes[static_cast<size_t>(p)].data();
+    f.stride[static_cast<size_t>(p)] = static_cast<std::ptrdiff_t>(row);
+  }
+  micromotion::FrameChange change;
+  change.rect = {660, 240, 600, 600};
+  change.delta.assign(size_t(600) * 600 * 3, 0.01f);
+  change.covered.assign(size_t(600) * 600, 1);
+  micromotion::ImageRGB8 scratch;
+  for (auto _ : state) {
+    const micromotion::ImageView v = micromotion::rgb8_view(f, scratch);
+    benchmark::DoNotOptimize(v.data);
+    std::vector<float> rgb = micromotion::read_rgb(f, change.rect);
+    benchmark::DoNotOptimize(rgb.data());
+    const micromotion::PixelRect box = micromotion::apply_change(f, change);
+    benchmark::DoNotOptimize(box);
+  }
+  state.SetLabel(info.name);
+}
+BENCHMARK(BM_NativeInOut)
+    ->Name("NativeInOut/1080p")
+    ->Arg(static_cast<int>(PixelFormat::yuv420p))
+    ->Arg(static_cast<int>(PixelFormat::rgb24))
+    ->Arg(static_cast<int>(PixelFormat::nv12))
+    ->Arg(static_cast<int>(PixelFormat::yuv420p10))
+    ->Arg(static_cast<int>(PixelFormat::bgra))
+    ->Unit(benchmark::kMillisecond);
+
+}  // namespace
+BENCHMARK_MAIN();
