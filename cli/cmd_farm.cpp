@@ -369,9 +369,9 @@ int run_slurm(SlurmArgs a) {
   check_output(a.in, a.out, a.overwrite, "OUT");
   const VideoIndex index = index_video(a.in);
   segment_ranges(index.frames(), index.keyframes, a.segments, a.preroll);  // refuses N > frames
-  if (a.edit.models.empty())
-    if (const char* env = std::getenv("MICROMOTION_MODELS"); env && *env) a.edit.models = env;
-  (void)find_micromotion(a.edit.anchor, a.edit.models);  // a misspelt micromotion fails here, not on every node
+  if (a.edit.models_dir.empty())
+    if (const char* env = std::getenv("MICROMOTION_MODELS"); env && *env) a.edit.models_dir = env;
+  (void)find_micromotion(a.edit.anchor, a.edit.models_dir);  // a misspelt micromotion fails here, not on every node
   const fs::path dir = a.out + ".farm";
 
   json m;

@@ -77,8 +77,8 @@ void render(const RenderCommand& a) {
     range = segment_ranges(frames_index->frames(), frames_index->keyframes, seg->count, a.preroll)[static_cast<size_t>(seg->index - 1)];
   }
   SignalScope signals;  // from here a signal never leaves a partial file behind
-  Micromotion m = find_micromotion(a.edit.anchor, a.edit.models);
-  const StrengthExpression strength(a.edit.strength.empty() ? fmt::format("{}", m.default_strength) : a.edit.strength);
+  Micromotion m = find_micromotion(a.edit.anchor, a.edit.models_dir);
+  const StrengthExpression strength(a.edit.strength);
   if (!a.preview.empty()) {
     preview(a, m, strength(0, 0));
     return;

@@ -12,6 +12,7 @@ void add_generate(CLI::App& app);
 void add_models(CLI::App& app);
 void add_invert(CLI::App& app);
 void add_subspace(CLI::App& app);
+void add_settings(CLI::App& app);
 #ifdef MICROMOTION_HAVE_FACE
 void add_align(CLI::App& app);
 void add_render(CLI::App& app);

@@ -2,6 +2,7 @@
 #include "commands.h"
 
 #include <micromotion/error.h>
+#include <micromotion/settings.h>
 #include <micromotion/threads.h>
 
 #include <CLI/CLI.hpp>
@@ -14,16 +15,19 @@ int main(int argc, char** argv) {
   CLI::App app{"micromotion: micromotion face edits (Wu et al. 2022) for images and video"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "micromotion 0.1.0");
-  int threads = 0;
-  app.add_option("--threads", threads,
-                 "worker threads (default: $MICROMOTION_THREADS, $OMP_NUM_THREADS, else every available CPU)")
-      ->check(CLI::Range(0, 1024));
+  // The settings table's threads row, for every command (render, generate, invert, ...).
+  const mm_setting_info& t = micromotion::setting("threads");
+  int threads = static_cast<int>(micromotion::default_number("threads"));
+  app.add_option("--threads", threads, std::string(t.help) + " (before the command)")
+      ->check(CLI::Range(static_cast<int>(t.min), static_cast<int>(t.max)))
+      ->capture_default_str();
   app.parse_complete_callback([&threads] { micromotion::set_threads(threads); });
   micromotion::cli::add_inspect(app);
   micromotion::cli::add_generate(app);
   micromotion::cli::add_models(app);
   micromotion::cli::add_invert(app);
   micromotion::cli::add_subspace(app);
+  micromotion::cli::add_settings(app);
 #ifdef MICROMOTION_HAVE_FACE
   micromotion::cli::add_align(app);
   micromotion::cli::add_render(app);

@@ -1,6 +1,7 @@
 // The settings of a render, in one place: the options `render` and `farm slurm` take (one
-// registration, the same names, checks and help), the engine options they make, and the
-// argument list that hands them on to the farm's tasks.
+// registration from the engine's settings table, settings.h: its names in --kebab-case, its
+// defaults, ranges, choices and help), the engine options they make, and the argument list that
+// hands them on to the farm's tasks; plus render's own encoding options (--codec, --crf).
 #pragma once
 
 #include <micromotion/engine.h>
@@ -15,15 +16,18 @@ class App;
 
 namespace micromotion::cli {
 
+// Defaults: the settings table's.
 struct RenderArgs {
-  std::string anchor, strength, encoder = "restyle", faces = "all", mode = "replace", models, device = "cpu",
-                                dtype = "fp32", codec;
-  int iters = -1, warm_iters = 1, crf = -1, detect_every = EngineOptions().tracker.detect_every;
-  double feather = EngineOptions().mask.feather;
-  bool no_smooth = false;
+  RenderArgs();
+  std::string anchor, strength, encoder, faces, mode, models_dir, device, dtype;
+  int iterations, warm_iterations, detect_every;
+  double feather;
+  bool smooth;
+  std::string codec;
+  int crf = -1;
 };
 
-// Registers the edit and encoding options on a subcommand (--anchor required).
+// Registers the table's CLI settings and the encoding options on a subcommand.
 void add_render_options(CLI::App& cmd, RenderArgs& a);
 
 EngineOptions engine_options(const RenderArgs& a, double fps);

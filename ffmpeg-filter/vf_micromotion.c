@@ -103,45 +103,56 @@ typedef struct MicromotionContext {
 #define FLAGS (AV_OPT_FLAG_FILTERING_PARAM | AV_OPT_FLAG_VIDEO_PARAM)
 #define TFLAGS (AV_OPT_FLAG_FILTERING_PARAM | AV_OPT_FLAG_VIDEO_PARAM | AV_OPT_FLAG_RUNTIME_PARAM)
 
+/* The engine's settings, by the names, defaults, ranges and help of its settings table
+ * (`micromotion settings`; FfmpegOptions.MatchTheSettingsTable checks this table against it).
+ * Older spellings stay as aliases: iters, warm_iters, models, nireq. async is the filter's own. */
 static const AVOption micromotion_options[] = {
-    { "anchor", "micromotion to apply: a published name (smile, aging, ...) or a .safetensors/.npy file",
+    { "anchor", "micromotion to apply: a published name (aging, angry, eyesClose, headsTurn, smile) or a .safetensors/.npy file",
         OFFSET(anchor), AV_OPT_TYPE_STRING, { .str = "smile" }, 0, 0, FLAGS },
-    { "strength", "edit strength, an expression in t (seconds), n (frame number) and pts; the paper's scale is about 5",
+    { "strength", "edit strength: a number or an expression in t (seconds), n (frame number) and pts (docs/strength.md); the paper's scale is about 5",
         OFFSET(strength_str), AV_OPT_TYPE_STRING, { .str = "5" }, 0, 0, TFLAGS },
     { "s", "same as strength",
         OFFSET(strength_str), AV_OPT_TYPE_STRING, { .str = "5" }, 0, 0, TFLAGS },
     { "encoder", "inversion encoder: restyle, e4e, psp or a checkpoint path",
         OFFSET(encoder), AV_OPT_TYPE_STRING, { .str = "restyle" }, 0, 0, FLAGS },
-    { "iters", "ReStyle iterations for a newly found face (-1: the checkpoint's default)",
+    { "iterations", "ReStyle steps for a newly found face (-1: the checkpoint's default)",
         OFFSET(iters), AV_OPT_TYPE_INT, { .i64 = -1 }, -1, 100, FLAGS },
-    { "warm_iters", "ReStyle iterations per frame once a face is tracked",
+    { "iters", "same as iterations",
+        OFFSET(iters), AV_OPT_TYPE_INT, { .i64 = -1 }, -1, 100, FLAGS },
+    { "warm_iterations", "ReStyle steps per frame once a face is tracked",
         OFFSET(warm_iters), AV_OPT_TYPE_INT, { .i64 = 1 }, 0, 100, FLAGS },
-    { "faces", "which faces to edit",
+    { "warm_iters", "same as warm_iterations",
+        OFFSET(warm_iters), AV_OPT_TYPE_INT, { .i64 = 1 }, 0, 100, FLAGS },
+    { "faces", "which faces to edit: every face, or the largest only",
         OFFSET(faces), AV_OPT_TYPE_INT, { .i64 = MM_FACES_ALL }, MM_FACES_ALL, MM_FACES_LARGEST, FLAGS, "faces" },
         { "all",     "every face",           0, AV_OPT_TYPE_CONST, { .i64 = MM_FACES_ALL },     0, 0, FLAGS, "faces" },
         { "largest", "the largest face only", 0, AV_OPT_TYPE_CONST, { .i64 = MM_FACES_LARGEST }, 0, 0, FLAGS, "faces" },
-    { "mode", "how the edited face is pasted back",
+    { "mode", "how the edited face is pasted back: the regenerated face, or only the edit G(w') - G(w) added",
         OFFSET(mode), AV_OPT_TYPE_INT, { .i64 = MM_MODE_REPLACE }, MM_MODE_REPLACE, MM_MODE_DELTA, FLAGS, "mode" },
         { "replace", "paste the regenerated face",                               0, AV_OPT_TYPE_CONST, { .i64 = MM_MODE_REPLACE }, 0, 0, FLAGS, "mode" },
         { "delta",   "add only the edit, G(w') - G(w), keeping the real face's detail", 0, AV_OPT_TYPE_CONST, { .i64 = MM_MODE_DELTA },   0, 0, FLAGS, "mode" },
-    { "feather", "width of the face mask's soft edge, as a fraction of the face size",
+    { "feather", "width of the face mask's soft edge",
         OFFSET(feather), AV_OPT_TYPE_DOUBLE, { .dbl = 0.06 }, 0, 0.5, FLAGS },
-    { "models", "models directory (default: $MICROMOTION_MODELS, then the user and system data directories)",
+    { "models_dir", "models directory (empty: $MICROMOTION_MODELS, then the user and system data directories)",
+        OFFSET(models), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
+    { "models", "same as models_dir",
         OFFSET(models), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
     { "device", "where the networks run: cpu, cuda or cuda:N",
         OFFSET(device), AV_OPT_TYPE_STRING, { .str = "cpu" }, 0, 0, FLAGS },
-    { "dtype", "network precision: fp32 or bf16",
+    { "dtype", "network precision (bf16 needs AVX-512 on a CPU)",
         OFFSET(dtype), AV_OPT_TYPE_STRING, { .str = "fp32" }, 0, 0, FLAGS },
     { "detect_every", "run full-frame face detection every N frames (faces are tracked in between)",
         OFFSET(detect_every), AV_OPT_TYPE_INT, { .i64 = 10 }, 1, 10000, FLAGS },
-    { "smooth", "smooth face landmarks over time",
+    { "smooth", "smooth face landmarks over time (one-euro filter)",
         OFFSET(smooth), AV_OPT_TYPE_BOOL, { .i64 = 1 }, 0, 1, FLAGS },
-    { "async", "run the networks on their own thread, overlapping decoding and encoding (auto: on for cuda, off on the CPU, where they already use every core)",
-        OFFSET(async), AV_OPT_TYPE_BOOL, { .i64 = -1 }, -1, 1, FLAGS },
-    { "nireq", "frames queued for the engine in async mode (0: 2)",
-        OFFSET(nireq), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, MAX_PENDING / 2, FLAGS },
+    { "queue_depth", "frames queued for the engine when it runs asynchronously",
+        OFFSET(nireq), AV_OPT_TYPE_INT, { .i64 = 2 }, 1, MAX_PENDING / 2, FLAGS },
+    { "nireq", "same as queue_depth (the dnn filters' name)",
+        OFFSET(nireq), AV_OPT_TYPE_INT, { .i64 = 2 }, 1, MAX_PENDING / 2, FLAGS },
     { "threads", "CPU threads for the networks (0: every CPU, or $MICROMOTION_THREADS)",
         OFFSET(threads), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 1024, FLAGS },
+    { "async", "run the networks on their own thread, overlapping decoding and encoding (auto: on for cuda, off on the CPU, where they already use every core)",
+        OFFSET(async), AV_OPT_TYPE_BOOL, { .i64 = -1 }, -1, 1, FLAGS },
     { NULL }
 };
 
@@ -196,10 +207,6 @@ static av_cold int init(AVFilterContext *ctx)
 
     if ((ret = parse_strength(ctx, s->strength_str, &s->strength_expr)) < 0)
         return ret;
-    if (strcmp(s->dtype, "fp32") && strcmp(s->dtype, "bf16")) {
-        av_log(ctx, AV_LOG_ERROR, "Invalid dtype '%s': use fp32 or bf16.\n", s->dtype);
-        return AVERROR(EINVAL);
-    }
 
     p.anchor         = s->anchor;
     p.models_dir     = s->models;
@@ -214,7 +221,7 @@ static av_cold int init(AVFilterContext *ctx)
     p.detect_every   = s->detect_every;
     p.smooth         = s->smooth;
     p.threads        = s->threads;
-    p.queue_depth    = s->nireq > 0 ? s->nireq : 2;
+    p.queue_depth    = s->nireq;
     /* On the CPU the networks use every core: overlapping them with decoding and encoding only
      * makes their threads wait for each other (measured ~9% slower on 2 cores). */
     if (s->async < 0)
@@ -451,7 +458,7 @@ static int activate(AVFilterContext *ctx)
     MicromotionContext *s = ctx->priv;
     AVFilterLink *inlink = ctx->inputs[0];
     AVFilterLink *outlink = ctx->outputs[0];
-    const int depth = s->nireq > 0 ? s->nireq : 2;
+    const int depth = s->nireq;
     AVFrame *in;
     int64_t pts;
     int ret, status, sent;

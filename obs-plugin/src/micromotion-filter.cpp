@@ -11,6 +11,8 @@
 #include <util/platform.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <vector>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -38,18 +40,69 @@ struct Filter {
   bool labelled = false;
 };
 
+// The settings table's rows OBS shows (mm_setting_info_at), in its order.
+template <class F>
+void for_each_obs_setting(F&& f) {
+  for (int i = 0; i < mm_setting_count(); ++i) {
+    const mm_setting_info* row = mm_setting_info_at(i);
+    if (row->front_ends & MM_FRONT_END_OBS) f(*row);
+  }
+}
+
+std::vector<std::string> choices_of(const mm_setting_info& row) {
+  std::vector<std::string> out(1);
+  for (const char* c = row.choices ? row.choices : ""; *c; ++c) {
+    if (*c == '|') out.emplace_back();
+    else out.back() += *c;
+  }
+  return out;
+}
+
+// A CHOICE setting's index: stored by name; scenes saved before the table stored some as numbers.
+int choice_index(obs_data_t* s, const mm_setting_info& row) {
+  obs_data_item_t* item = obs_data_item_byname(s, row.name);
+  const bool number = item && obs_data_item_gettype(item) == OBS_DATA_NUMBER;
+  obs_data_item_release(&item);
+  const std::vector<std::string> c = choices_of(row);
+  if (number) return std::clamp(int(obs_data_get_int(s, row.name)), 0, int(c.size()) - 1);
+  const auto it = std::find(c.begin(), c.end(), obs_data_get_string(s, row.name));
+  return it == c.end() ? 0 : int(it - c.begin());
+}
+
 Config read_config(obs_data_t* s) {
   Config c;
-  const std::string anchor = obs_data_get_string(s, "anchor");
-  c.anchor = anchor == "custom" ? obs_data_get_string(s, "anchor_file") : anchor;
-  c.strength = obs_data_get_double(s, "strength");
-  c.encoder = obs_data_get_string(s, "encoder");
+  for_each_obs_setting([&](const mm_setting_info& row) {
+    const std::string name = row.name;
+    if (name == "anchor") {
+      const std::string anchor = obs_data_get_string(s, "anchor");
+      c.anchor = anchor == "custom" ? obs_data_get_string(s, "anchor_file") : anchor;
+    } else if (name == "strength") {
+      c.strength = obs_data_get_double(s, "strength");
+    } else if (name == "encoder") {
+      c.encoder = obs_data_get_string(s, "encoder");
+    } else if (name == "iterations") {
+      c.iterations = int(obs_data_get_int(s, "iterations"));
+    } else if (name == "warm_iterations") {
+      c.warm_iterations = int(obs_data_get_int(s, "warm_iterations"));
+    } else if (name == "faces") {
+      c.faces = choice_index(s, row);
+    } else if (name == "mode") {
+      c.mode = choice_index(s, row);
+    } else if (name == "feather") {
+      c.feather = obs_data_get_double(s, "feather");
+    } else if (name == "models_dir") {
+      c.models_dir = obs_data_get_string(s, "models_dir");
+    } else if (name == "device") {
+      c.device = obs_data_get_string(s, "device");
+    } else if (name == "dtype") {
+      c.dtype = choices_of(row)[size_t(choice_index(s, row))];
+    } else if (name == "threads") {
+      c.threads = int(obs_data_get_int(s, "threads"));
+    } else {
+      blog(LOG_WARNING, "[micromotion] the setting '%s' has no place in the OBS filter", row.name);
+    }
+  });
   c.every_n = std::max<int>(1, int(obs_data_get_int(s, "every_n")));
-  c.mode = int(obs_data_get_int(s, "mode"));
-  c.feather = obs_data_get_double(s, "feather");
-  c.models_dir = obs_data_get_string(s, "models_dir");
-  c.device = obs_data_get_string(s, "device");
-  c.dtype = obs_data_get_string(s, "dtype");
   c.hold_last = obs_data_get_bool(s, "hold_last");
   // Test seam, not shown in the UI: pad every frame's processing to at least this long, to
   // check that a slow engine never slows OBS's render loop.
@@ -68,16 +121,17 @@ std::string label_of(const Filter* f) {
 const char* mm_get_name(void*) { return obs_module_text("Micromotion"); }
 
 void mm_get_defaults(obs_data_t* s) {
-  obs_data_set_default_string(s, "anchor", "smile");
+  for_each_obs_setting([&](const mm_setting_info& row) {
+    switch (row.type) {
+      case MM_SETTING_INT: obs_data_set_default_int(s, row.name, std::atoll(row.default_value)); break;
+      case MM_SETTING_NUMBER:
+      case MM_SETTING_EXPRESSION: obs_data_set_default_double(s, row.name, std::atof(row.default_value)); break;
+      case MM_SETTING_BOOL: obs_data_set_default_bool(s, row.name, std::atoi(row.default_value) != 0); break;
+      default: obs_data_set_default_string(s, row.name, row.default_value);
+    }
+  });
   obs_data_set_default_string(s, "anchor_file", "");
-  obs_data_set_default_double(s, "strength", 5.0);
-  obs_data_set_default_string(s, "encoder", "restyle");
   obs_data_set_default_int(s, "every_n", 1);
-  obs_data_set_default_int(s, "mode", MM_MODE_REPLACE);
-  obs_data_set_default_double(s, "feather", 0.06);
-  obs_data_set_default_string(s, "models_dir", "");
-  obs_data_set_default_string(s, "device", "cpu");
-  obs_data_set_default_string(s, "dtype", "fp32");
   obs_data_set_default_bool(s, "hold_last", true);
   obs_data_set_default_int(s, "debug_min_frame_ms", 0);
 }
@@ -128,6 +182,13 @@ void mm_update(void* data, obs_data_t* settings) {
   f->worker->configure(c);
 }
 
+// A setting's tooltip: the locale's "NAME.help" when it has one, else the table's help.
+void add_help(obs_property_t* p, const mm_setting_info& row) {
+  const char* text = nullptr;
+  if (!obs_module_get_string((std::string(row.name) + ".help").c_str(), &text)) text = row.help;
+  obs_property_set_long_description(p, text);
+}
+
 bool anchor_modified(obs_properties_t* props, obs_property_t*, obs_data_t* s) {
   const bool custom = std::string(obs_data_get_string(s, "anchor")) == "custom";
   obs_property_set_visible(obs_properties_get(props, "anchor_file"), custom);
@@ -138,48 +199,51 @@ obs_properties_t* mm_get_properties(void* data) {
   auto* f = static_cast<Filter*>(data);
   obs_properties_t* props = obs_properties_create();
 
-  obs_property_t* p = obs_properties_add_list(props, "anchor", obs_module_text("Anchor"), OBS_COMBO_TYPE_LIST,
-                                              OBS_COMBO_FORMAT_STRING);
-  for (const char* name : kAnchors) {
-    const std::string key = std::string("Anchor.") + name;
-    obs_property_list_add_string(p, obs_module_text(key.c_str()), name);
-  }
-  obs_property_list_add_string(p, obs_module_text("Anchor.Custom"), "custom");
-  obs_property_set_modified_callback(p, anchor_modified);
-  obs_properties_add_path(props, "anchor_file", obs_module_text("AnchorFile"), OBS_PATH_FILE,
-                          "Micromotion (*.safetensors *.npy);;All files (*)", nullptr);
+  obs_property_t* p = nullptr;
+  for_each_obs_setting([&](const mm_setting_info& row) {
+    const std::string name = row.name;
+    const char* label = obs_module_text(row.name);
+    if (name == "anchor") {
+      p = obs_properties_add_list(props, row.name, label, OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING);
+      for (const char* anchor : kAnchors)
+        obs_property_list_add_string(p, obs_module_text(("anchor." + std::string(anchor)).c_str()), anchor);
+      obs_property_list_add_string(p, obs_module_text("anchor.custom"), "custom");
+      obs_property_set_modified_callback(p, anchor_modified);
+      add_help(p, row);
+      p = obs_properties_add_path(props, "anchor_file", obs_module_text("anchor_file"), OBS_PATH_FILE,
+                                  "Micromotion (*.safetensors *.npy);;All files (*)", nullptr);
+      return;
+    }
+    if (name == "encoder" || name == "device") {  // a list to pick from, or a value typed in (a path, cuda:1)
+      p = obs_properties_add_list(props, row.name, label, OBS_COMBO_TYPE_EDITABLE, OBS_COMBO_FORMAT_STRING);
+      for (const char* v : name == "encoder" ? std::vector<const char*>{"restyle", "e4e", "psp"}
+                                             : std::vector<const char*>{"cpu", "cuda"})
+        obs_property_list_add_string(p, obs_module_text((name + "." + v).c_str()), v);
+    } else if (name == "models_dir") {
+      p = obs_properties_add_path(props, row.name, label, OBS_PATH_DIRECTORY, nullptr, nullptr);
+    } else {
+      switch (row.type) {
+        case MM_SETTING_INT: p = obs_properties_add_int(props, row.name, label, int(row.min), int(row.max), 1); break;
+        case MM_SETTING_NUMBER:
+        case MM_SETTING_EXPRESSION:
+          p = obs_properties_add_float_slider(props, row.name, label, row.min, row.max, (row.max - row.min) / 200);
+          break;
+        case MM_SETTING_BOOL: p = obs_properties_add_bool(props, row.name, label); break;
+        case MM_SETTING_CHOICE:
+          p = obs_properties_add_list(props, row.name, label, OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING);
+          for (const std::string& c : choices_of(row))
+            obs_property_list_add_string(p, obs_module_text((name + "." + c).c_str()), c.c_str());
+          break;
+        default: p = obs_properties_add_text(props, row.name, label, OBS_TEXT_DEFAULT);
+      }
+    }
+    add_help(p, row);
+  });
 
-  obs_properties_add_float_slider(props, "strength", obs_module_text("Strength"), -10.0, 10.0, 0.1);
-
-  p = obs_properties_add_list(props, "encoder", obs_module_text("Encoder"), OBS_COMBO_TYPE_LIST,
-                              OBS_COMBO_FORMAT_STRING);
-  obs_property_list_add_string(p, obs_module_text("Encoder.ReStyle"), "restyle");
-  obs_property_list_add_string(p, obs_module_text("Encoder.e4e"), "e4e");
-  obs_property_list_add_string(p, obs_module_text("Encoder.pSp"), "psp");
-
-  p = obs_properties_add_int(props, "every_n", obs_module_text("EveryN"), 1, 120, 1);
-  obs_property_set_long_description(p, obs_module_text("EveryN.Description"));
-
-  p = obs_properties_add_list(props, "mode", obs_module_text("Mode"), OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_INT);
-  obs_property_list_add_int(p, obs_module_text("Mode.Replace"), MM_MODE_REPLACE);
-  obs_property_list_add_int(p, obs_module_text("Mode.Delta"), MM_MODE_DELTA);
-
-  obs_properties_add_float_slider(props, "feather", obs_module_text("Feather"), 0.0, 0.5, 0.01);
-
-  p = obs_properties_add_bool(props, "hold_last", obs_module_text("HoldLast"));
-  obs_property_set_long_description(p, obs_module_text("HoldLast.Description"));
-
-  obs_properties_add_path(props, "models_dir", obs_module_text("ModelsDir"), OBS_PATH_DIRECTORY, nullptr, nullptr);
-
-  p = obs_properties_add_list(props, "device", obs_module_text("Device"), OBS_COMBO_TYPE_LIST,
-                              OBS_COMBO_FORMAT_STRING);
-  obs_property_list_add_string(p, obs_module_text("Device.CPU"), "cpu");
-  obs_property_list_add_string(p, obs_module_text("Device.CUDA"), "cuda");
-
-  p = obs_properties_add_list(props, "dtype", obs_module_text("Dtype"), OBS_COMBO_TYPE_LIST,
-                              OBS_COMBO_FORMAT_STRING);
-  obs_property_list_add_string(p, obs_module_text("Dtype.fp32"), "fp32");
-  obs_property_list_add_string(p, obs_module_text("Dtype.bf16"), "bf16");
+  p = obs_properties_add_int(props, "every_n", obs_module_text("every_n"), 1, 120, 1);
+  obs_property_set_long_description(p, obs_module_text("every_n.help"));
+  p = obs_properties_add_bool(props, "hold_last", obs_module_text("hold_last"));
+  obs_property_set_long_description(p, obs_module_text("hold_last.help"));
 
   // What the worker is doing now (the dialog is rebuilt each time it opens).
   std::string status;

@@ -44,6 +44,22 @@ void reap_finished_locked() {
 
 }  // namespace
 
+Config::Config() {
+  const mm_params p = mm_default_params();
+  anchor = p.anchor;
+  models_dir = p.models_dir ? p.models_dir : "";
+  encoder = p.encoder;
+  device = p.device;
+  dtype = p.dtype;
+  iterations = p.iterations;
+  warm_iterations = p.warm_iterations;
+  faces = p.faces;
+  mode = p.mode;
+  feather = p.feather;
+  strength = p.strength;
+  threads = p.threads;
+}
+
 uint64_t Worker::clock_ns() { return now_ns(); }
 
 Worker::Worker(std::string label) : label_(std::move(label)) {}
@@ -154,11 +170,15 @@ bool Worker::ensure_engine(const Config& cfg, uint64_t version) {
   p.encoder = cfg.encoder.c_str();
   p.device = cfg.device.c_str();
   p.dtype = cfg.dtype.c_str();
-  p.mode = cfg.mode == 1 ? MM_MODE_DELTA : MM_MODE_REPLACE;
+  p.iterations = cfg.iterations;
+  p.warm_iterations = cfg.warm_iterations;
+  p.faces = static_cast<mm_faces>(cfg.faces);
+  p.mode = static_cast<mm_mode>(cfg.mode);
   p.feather = cfg.feather;
   p.threads = cfg.threads;
   // Frames reach the engine sparsely (latest frame wins, ~1 s apart on a CPU): detect faces on
-  // every frame and do not smooth landmarks over time, both of which assume a steady frame rate.
+  // every frame and do not smooth landmarks over time, both of which assume a steady frame rate
+  // (the settings table's detect_every and smooth rows say so).
   p.detect_every = 1;
   p.smooth = 0;
   char error[1024] = "";

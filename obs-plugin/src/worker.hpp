@@ -23,23 +23,27 @@
 namespace mmobs {
 
 // Everything the user can set; engine fields recreate the context, the rest apply at once.
+// Defaults: the settings table's (mm_default_params) and the plugin's own below.
 struct Config {
-  std::string anchor = "smile";  // published name or file
-  std::string models_dir;        // empty: the engine's lookup ($MICROMOTION_MODELS, ...)
-  std::string encoder = "restyle";
-  std::string device = "cpu";
-  std::string dtype = "fp32";
-  int mode = 0;            // mm_mode
-  double feather = 0.06;
-  double strength = 5.0;
+  Config();
+  std::string anchor;      // published name or file
+  std::string models_dir;  // empty: the engine's lookup ($MICROMOTION_MODELS, ...)
+  std::string encoder;
+  std::string device;
+  std::string dtype;
+  int iterations, warm_iterations;
+  int faces, mode;         // mm_faces, mm_mode
+  double feather;
+  double strength;
+  int threads;
   int every_n = 1;         // hand over every N-th frame
   bool hold_last = true;   // repeat the newest result between results
   int min_frame_ms = 0;    // test seam: pad each frame's processing to at least this long
-  int threads = 0;         // mm_params.threads
 
   bool same_engine(const Config& o) const {
     return anchor == o.anchor && models_dir == o.models_dir && encoder == o.encoder && device == o.device &&
-           dtype == o.dtype && mode == o.mode && feather == o.feather && threads == o.threads;
+           dtype == o.dtype && iterations == o.iterations && warm_iterations == o.warm_iterations &&
+           faces == o.faces && mode == o.mode && feather == o.feather && threads == o.threads;
   }
 };
 

@@ -5,6 +5,7 @@
 #include "engine/engine_test_support.h"
 
 #include <micromotion/image.h>
+#include <micromotion/settings.h>
 
 #include <gtest/gtest.h>
 
@@ -21,6 +22,8 @@ extern "C" {
 #include <fstream>
 #include <unistd.h>
 #include <iterator>
+#include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -557,13 +560,104 @@ TEST_F(FfmpegFilter, WorksInsideSplitOverlayGraph) {
 
 // --- options and errors -------------------------------------------------------------------------
 
-TEST_F(FfmpegFilter, HelpDocumentsEveryOption) {
+// One option of `ffmpeg -h filter=micromotion`: type, flags, help, range and default as printed,
+// and the named constants under it.
+struct HelpOption {
+  std::string type, flags, help, min, max, def;
+  std::vector<std::string> consts;
+};
+
+std::map<std::string, HelpOption> filter_help() {
   const auto r = facetest::run(kFfmpeg + " -hide_banner -h filter=micromotion");
-  ASSERT_EQ(r.status, 0) << r.output;
-  for (const char* o : {"anchor", "strength", "encoder", "iters", "warm_iters", "faces", "mode", "feather", "models",
-                        "device", "dtype", "detect_every", "smooth", "async", "nireq", "threads", "replace", "delta",
-                        "largest", "timeline"})
-    EXPECT_NE(r.output.find(o), std::string::npos) << "'" << o << "' missing from -h filter=micromotion";
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::map<std::string, HelpOption> out;
+  std::stringstream lines(r.output);
+  std::string line, last;
+  const std::regex option(R"(^   (\S+)\s+<(\w+)>\s+(\S+) (.*)$)"), constant(R"(^     (\S+)\s+-?\d+\s+\S+ .*$)");
+  while (std::getline(lines, line)) {
+    std::smatch m;
+    if (std::regex_match(line, m, option)) {
+      HelpOption o;
+      o.type = m[2];
+      o.flags = m[3];
+      std::string help = m[4];
+      std::smatch d;
+      if (std::regex_search(help, d, std::regex(R"( \(default (.*)\)$)"))) {
+        o.def = d[1];
+        help = help.substr(0, size_t(d.position(0)));
+      }
+      if (std::regex_search(help, d, std::regex(R"( \(from (\S+) to (\S+)\)$)"))) {
+        o.min = d[1];
+        o.max = d[2];
+        help = help.substr(0, size_t(d.position(0)));
+      }
+      o.help = help;
+      last = m[1];
+      out[last] = o;
+    } else if (std::regex_match(line, m, constant) && !last.empty()) {
+      out[last].consts.push_back(m[1]);
+    }
+  }
+  return out;
+}
+
+std::string unquote(const std::string& v) {
+  return v.size() >= 2 && v.front() == '"' && v.back() == '"' ? v.substr(1, v.size() - 2) : v;
+}
+
+// The static AVOption table against the engine's settings table (micromotion/settings.h): every
+// row the filter shows is an option of that name with the row's help, default, range or choices,
+// and a runtime flag exactly when the row may change while running; the rows it does not show
+// are not options, and say why.
+TEST(FfmpegOptions, MatchTheSettingsTable) {
+  const auto help = filter_help();
+  ASSERT_GT(help.size(), 10u);
+  for (const mm_setting_info* row : micromotion::settings_table()) {
+    SCOPED_TRACE(row->name);
+    const auto it = help.find(row->name);
+    if (!(row->front_ends & MM_FRONT_END_FFMPEG)) {
+      EXPECT_EQ(it, help.end()) << "an option, but the table says the filter does not show it";
+      ASSERT_NE(row->note, nullptr);
+      const std::string note = row->note;
+      EXPECT_TRUE(note.find("not in ffmpeg") != std::string::npos || note.find("not in any front end") != std::string::npos)
+          << note;
+      continue;
+    }
+    ASSERT_NE(it, help.end()) << "the table's setting is not an option of the filter";
+    const HelpOption& o = it->second;
+    EXPECT_EQ(o.help, row->help);
+    EXPECT_EQ(o.flags.find('T') != std::string::npos, row->runtime != 0) << "runtime flag";
+    switch (row->type) {
+      case MM_SETTING_INT:
+      case MM_SETTING_NUMBER:
+        EXPECT_EQ(o.type, row->type == MM_SETTING_INT ? "int" : "double");
+        EXPECT_DOUBLE_EQ(std::stod(o.def), std::stod(row->default_value));
+        EXPECT_DOUBLE_EQ(std::stod(o.min), row->min);
+        EXPECT_DOUBLE_EQ(std::stod(o.max), row->max);
+        break;
+      case MM_SETTING_BOOL:
+        EXPECT_EQ(o.type, "boolean");
+        EXPECT_EQ(o.def, std::atoi(row->default_value) ? "true" : "false");
+        break;
+      case MM_SETTING_CHOICE: {
+        const std::vector<std::string> c = micromotion::choices(*row);
+        if (o.type == "int") {  // named constants, in the order of the field's values
+          EXPECT_EQ(o.consts, c);
+          EXPECT_EQ(o.def, row->default_value);
+        } else {
+          EXPECT_EQ(o.type, "string");
+          EXPECT_EQ(unquote(o.def), row->default_value);
+        }
+        break;
+      }
+      default:  // strings and expressions
+        EXPECT_EQ(o.type, "string");
+        EXPECT_EQ(unquote(o.def), row->default_value);
+    }
+  }
+  // The filter's own option, and the timeline.
+  EXPECT_NE(help.find("async"), help.end());
+  EXPECT_NE(facetest::run(kFfmpeg + " -hide_banner -h filter=micromotion").output.find("timeline"), std::string::npos);
 }
 
 struct BadOption {
@@ -601,7 +695,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadOption{"mode=sideways", "sideways"},
                       BadOption{"feather=0.9", "feather"},
                       BadOption{"strength=5*(", "Invalid strength expression '5*('"},
-                      BadOption{"dtype=fp64", "Invalid dtype 'fp64': use fp32 or bf16"},
+                      BadOption{"dtype=fp64", "dtype must be one of fp32, bf16 (got 'fp64')"},
+                      BadOption{"queue_depth=0", "queue_depth"},
                       BadOption{"encoder=/nonexistent/enc.pt", "/nonexistent/enc.pt"}));
 
 }  // namespace

@@ -7,6 +7,8 @@
 #include "engine/engine_test_support.h"
 #include "obs_session.hpp"
 
+#include <micromotion/micromotion.h>
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -207,13 +209,17 @@ TEST(ObsHeadless, PropertiesAreLocalized) {
   EXPECT_STREQ(obs_source_get_display_name("micromotion_filter"), "Micromotion");
   EXPECT_TRUE(obs_get_source_output_flags("micromotion_filter") & OBS_SOURCE_ASYNC)
       << "an async filter: OBS offers it only for sources that deliver frames";
-  // The en-US strings (obs_module_text would return the key, e.g. "EveryN", without them).
+  // The en-US strings (obs_module_text would return the key, e.g. "every_n", without them).
   const std::pair<const char*, const char*> expected[] = {
       {"anchor", "Micromotion"},
       {"anchor_file", "Micromotion file"},
       {"strength", "Strength"},
       {"encoder", "Encoder"},
       {"every_n", "Process every N frames"},
+      {"iterations", "Steps for a new face (-1: default)"},
+      {"warm_iterations", "Steps per frame for a tracked face"},
+      {"faces", "Faces"},
+      {"threads", "CPU threads (0: every CPU)"},
       {"mode", "Mode"},
       {"feather", "Mask feather"},
       {"hold_last", "Hold last result"},
@@ -233,6 +239,64 @@ TEST(ObsHeadless, PropertiesAreLocalized) {
   ASSERT_EQ(obs_property_list_item_count(anchors), 6u);
   EXPECT_STREQ(obs_property_list_item_string(anchors, 0), "smile");
   EXPECT_STREQ(obs_property_list_item_name(anchors, 5), "Custom file...");
+  obs_properties_destroy(props);
+}
+
+// Every row of the engine's settings table that OBS shows is a property with the row's default,
+// range or choices (localized, tooltip from the table's help); the rows it does not show say why.
+TEST(ObsHeadless, PropertiesAreTheSettingsTable) {
+  auto s = start_session();
+  ASSERT_EQ(s->error(), "");
+  obs_properties_t* props = obs_get_source_properties("micromotion_filter");
+  ASSERT_NE(props, nullptr);
+  obs_data_t* defaults = obs_get_source_defaults("micromotion_filter");
+  ASSERT_NE(defaults, nullptr);
+  int shown = 0;
+  for (int i = 0; i < mm_setting_count(); ++i) {
+    const mm_setting_info& row = *mm_setting_info_at(i);
+    SCOPED_TRACE(row.name);
+    obs_property_t* p = obs_properties_get(props, row.name);
+    if (!(row.front_ends & MM_FRONT_END_OBS)) {
+      EXPECT_EQ(p, nullptr) << "shown, but the table says it is not";
+      ASSERT_NE(row.note, nullptr);
+      const std::string note = row.note;
+      EXPECT_TRUE(note.find("not in obs") != std::string::npos || note.find("not in any front end") != std::string::npos)
+          << "the note does not say why not in OBS: " << note;
+      continue;
+    }
+    ASSERT_NE(p, nullptr) << "the table's setting is not a property";
+    ++shown;
+    EXPECT_STRNE(obs_property_description(p), row.name) << "no label in en-US.ini";
+    EXPECT_NE(obs_property_long_description(p), nullptr);
+    switch (row.type) {
+      case MM_SETTING_INT:
+        EXPECT_EQ(obs_data_get_default_int(defaults, row.name), std::atoll(row.default_value));
+        EXPECT_EQ(obs_property_int_min(p), int(row.min));
+        EXPECT_EQ(obs_property_int_max(p), int(row.max));
+        break;
+      case MM_SETTING_NUMBER:
+      case MM_SETTING_EXPRESSION:
+        EXPECT_DOUBLE_EQ(obs_data_get_default_double(defaults, row.name), std::atof(row.default_value));
+        EXPECT_DOUBLE_EQ(obs_property_float_min(p), row.min);
+        EXPECT_DOUBLE_EQ(obs_property_float_max(p), row.max);
+        break;
+      case MM_SETTING_BOOL:
+        EXPECT_EQ(obs_data_get_default_bool(defaults, row.name), std::atoi(row.default_value) != 0);
+        break;
+      case MM_SETTING_CHOICE: {
+        EXPECT_STREQ(obs_data_get_default_string(defaults, row.name), row.default_value);
+        std::string items;
+        for (size_t k = 0; k < obs_property_list_item_count(p); ++k)
+          items += (k ? "|" : "") + std::string(obs_property_list_item_string(p, k));
+        EXPECT_EQ(items, row.choices);
+        break;
+      }
+      default:
+        EXPECT_STREQ(obs_data_get_default_string(defaults, row.name), row.default_value);
+    }
+  }
+  EXPECT_GE(shown, 12);
+  obs_data_release(defaults);
   obs_properties_destroy(props);
 }
 

@@ -39,6 +39,7 @@
 #include <micromotion/image.h>
 #include <micromotion/motion.h>
 #include <micromotion/native_frame.h>
+#include <micromotion/settings.h>
 
 #include <cstdint>
 #include <memory>
@@ -51,19 +52,21 @@ namespace micromotion {
 enum class EditMode { replace, delta };
 enum class FaceSelection { all, largest };
 
+// Defaults: the settings table's (settings.h), except max_resolution (not a setting).
 struct EngineOptions {
+  EngineOptions();
   std::string models_dir;            // "" : $MICROMOTION_MODELS, user data dir, system dir
-  std::string encoder = "restyle";   // restyle | e4e | psp | path of an encoder checkpoint
-  int iterations = -1;               // ReStyle steps for a new track; -1: the checkpoint's (5)
-  int warm_iterations = 1;           // ReStyle steps once the track has a latent (video mode)
-  FaceSelection faces = FaceSelection::all;
-  EditMode mode = EditMode::replace;
-  std::string device = "cpu";        // cpu | cuda | cuda:N
-  std::string dtype = "fp32";        // fp32 | bf16
-  double frame_rate = 25;            // for landmark smoothing
-  bool smooth_landmarks = true;
+  std::string encoder;               // restyle | e4e | psp | path of an encoder checkpoint
+  int iterations;                    // ReStyle steps for a new track; -1: the checkpoint's
+  int warm_iterations;               // ReStyle steps once the track has a latent (video mode)
+  FaceSelection faces;
+  EditMode mode;
+  std::string device;                // cpu | cuda | cuda:N
+  std::string dtype;                 // fp32 | bf16
+  double frame_rate;                 // for landmark smoothing
+  bool smooth_landmarks;
   int max_resolution = 0;            // cap on the synthesis resolution (0: the generator's)
-  int queue_depth = 2;               // frames waiting before submit() blocks
+  int queue_depth;                   // frames waiting before submit() blocks
   TrackerOptions tracker;
   MaskOptions mask;
 };
@@ -124,9 +127,10 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
-// Throws Error naming the first out-of-range field (queue_depth, warm_iterations, feather,
-// detect_every). The Engine constructors call it; front ends call it first to fail before the
-// models are loaded.
+// Every field of options the settings table bounds (queue_depth, iterations, warm_iterations,
+// feather, detect_every, frame_rate), against the table: throws Error naming the first one
+// outside its range. The Engine constructors call it; front ends call it first to fail before
+// the models are loaded.
 void check_engine_options(const EngineOptions& options);
 
 // "replace" / "delta", "all" / "largest": throws Error on anything else.

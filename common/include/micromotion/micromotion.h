@@ -2,7 +2,13 @@
  *
  * No LibTorch, dlib or C++ type crosses this header; it is valid C99 and C++.
  *
- * mm_default_params(): every field at its documented default (below).
+ * mm_default_params(): every field at its default from the settings table (below).
+ * mm_setting_count() / mm_setting_info_at(i) / mm_setting_find(name): the settings table, the one
+ *   home of every engine setting's name, type, default, range or choices, help, units, the front
+ *   ends that show it (and why not where not) and whether it may change while running. The
+ *   mm_params field of a setting has its name; `micromotion settings` prints the table.
+ *   mm_setting_info_at returns NULL outside [0, mm_setting_count()), mm_setting_find for an
+ *   unknown name.
  * mm_version(): the library's version ("0.1.0").
  * mm_create(params, error, error_size)
  *   requires: params != NULL, params->anchor names a micromotion (published name or file path).
@@ -80,25 +86,51 @@ typedef enum mm_color_range { MM_RANGE_LIMITED = 0, MM_RANGE_FULL = 1 } mm_color
 typedef enum mm_mode { MM_MODE_REPLACE = 0, MM_MODE_DELTA = 1 } mm_mode;
 typedef enum mm_faces { MM_FACES_ALL = 0, MM_FACES_LARGEST = 1 } mm_faces;
 
+/* The engine's settings: each field is the row of the settings table of the same name
+ * (mm_setting_find("feather")), which holds its default, range and meaning. */
 typedef struct mm_params {
-  const char* anchor;         /* micromotion name or file ("smile")                    */
-  double strength;            /* constant strength (5.0, the paper's scale)             */
-  const char* strength_expr;  /* NULL, or an expression in t and n ("5*t/4")            */
-  const char* models_dir;     /* NULL: $MICROMOTION_MODELS, user data dir, system dir   */
-  const char* encoder;        /* "restyle" (default), "e4e", "psp" or a checkpoint path */
-  int iterations;             /* ReStyle steps for a new face; -1: checkpoint default   */
-  int warm_iterations;        /* ReStyle steps per frame once a face is tracked (1)     */
-  mm_faces faces;             /* MM_FACES_ALL                                           */
-  mm_mode mode;               /* MM_MODE_REPLACE                                        */
-  const char* device;         /* "cpu"                                                  */
-  const char* dtype;          /* "fp32" or "bf16"                                       */
-  double frame_rate;          /* 25: landmark smoothing                                 */
-  int queue_depth;            /* 2                                                      */
-  double feather;             /* 0.06: mask feather, fraction of the aligned face size  */
-  int detect_every;           /* 10: full-frame face detection every N frames            */
-  int smooth;                 /* 1: smooth landmarks over time (one-euro); 0: off        */
-  int threads;                /* 0: every CPU (or $MICROMOTION_THREADS); else that many  */
+  const char* anchor;         /* micromotion name or file                                 */
+  double strength;            /* constant strength, the paper's scale                     */
+  const char* strength_expr;  /* NULL, or an expression in t, n and pts (the strength row) */
+  const char* models_dir;     /* NULL: $MICROMOTION_MODELS, user data dir, system dir       */
+  const char* encoder;        /* "restyle", "e4e", "psp" or a checkpoint path               */
+  int iterations;             /* ReStyle steps for a new face; -1: the checkpoint's          */
+  int warm_iterations;        /* ReStyle steps per frame once a face is tracked              */
+  mm_faces faces;
+  mm_mode mode;
+  const char* device;
+  const char* dtype;
+  double frame_rate;          /* landmark smoothing                                          */
+  int queue_depth;            /* mm_submit                                                   */
+  double feather;             /* mask feather, fraction of the aligned face size             */
+  int detect_every;           /* full-frame face detection every N frames                    */
+  int smooth;                 /* smooth landmarks over time (one-euro); 0: off               */
+  int threads;                /* 0: every CPU (or $MICROMOTION_THREADS); else that many      */
 } mm_params;
+
+/* A row of the settings table. */
+typedef enum mm_setting_type {
+  MM_SETTING_STRING = 0,      /* text (a name or a path)                                     */
+  MM_SETTING_INT,             /* integer in [min, max]                                       */
+  MM_SETTING_NUMBER,          /* real number in [min, max]                                   */
+  MM_SETTING_BOOL,            /* 0 or 1                                                      */
+  MM_SETTING_CHOICE,          /* one of choices; its mm_params field holds the index          */
+  MM_SETTING_EXPRESSION       /* a number or an expression in t, n, pts (docs/strength.md)    */
+} mm_setting_type;
+enum { MM_FRONT_END_CLI = 1, MM_FRONT_END_FFMPEG = 2, MM_FRONT_END_OBS = 4 };
+typedef struct mm_setting_info {
+  const char* name;           /* snake_case: the mm_params field, the AVOption, the OBS property;
+                                 the CLI option is --kebab-case                              */
+  mm_setting_type type;
+  const char* default_value;  /* as text ("0.06", "smile", "replace", "1"; "" for none)       */
+  double min, max;            /* INT, NUMBER (and the constant of an EXPRESSION): the range   */
+  const char* choices;        /* CHOICE: "all|largest", in the order of the field's values    */
+  const char* help;           /* one line                                                    */
+  const char* units;          /* "" when none                                                */
+  unsigned front_ends;        /* MM_FRONT_END_* bits of the front ends that show it           */
+  const char* note;           /* where the front ends differ, why (not shown, or shown otherwise) */
+  int runtime;                /* may change while running                                    */
+} mm_setting_info;
 
 typedef struct mm_frame {
   uint8_t* data[4];           /* planes, in FFmpeg's order (Y U V A; nv12: Y, UV)        */
@@ -128,6 +160,9 @@ typedef struct mm_report {
   double seconds;             /* the engine's time for this frame                   */
 } mm_report;
 
+int mm_setting_count(void);
+const mm_setting_info* mm_setting_info_at(int index);
+const mm_setting_info* mm_setting_find(const char* name);
 mm_params mm_default_params(void);
 const char* mm_version(void);
 mm_context* mm_create(const mm_params* params, char* error, size_t error_size);

@@ -3,6 +3,7 @@
 #include <micromotion/error.h>
 #include <micromotion/micromotion.h>
 #include <micromotion/native_frame.h>
+#include <micromotion/settings.h>
 #include <micromotion/strength_expression.h>
 
 #include <cmath>
@@ -107,25 +108,36 @@ double strength_at(const mm_context* ctx, const mm_frame* f) {
 
 extern "C" {
 
+int mm_setting_count(void) { return static_cast<int>(micromotion::settings_table().size()); }
+
+const mm_setting_info* mm_setting_info_at(int index) {
+  const auto& rows = micromotion::settings_table();
+  return index >= 0 && index < static_cast<int>(rows.size()) ? rows[static_cast<size_t>(index)] : nullptr;
+}
+
+const mm_setting_info* mm_setting_find(const char* name) { return micromotion::find_setting(name); }
+
 mm_params mm_default_params(void) {
+  using micromotion::default_number;
+  using micromotion::default_text;
   mm_params p;
-  p.anchor = "smile";
-  p.strength = 5.0;
+  p.anchor = default_text("anchor");
+  p.strength = default_number("strength");
   p.strength_expr = nullptr;
-  p.models_dir = nullptr;
-  p.encoder = "restyle";
-  p.iterations = -1;
-  p.warm_iterations = 1;
-  p.faces = MM_FACES_ALL;
-  p.mode = MM_MODE_REPLACE;
-  p.device = "cpu";
-  p.dtype = "fp32";
-  p.frame_rate = 25.0;
-  p.queue_depth = 2;
-  p.feather = 0.06;
-  p.detect_every = 10;
-  p.smooth = 1;
-  p.threads = 0;
+  p.models_dir = *default_text("models_dir") ? default_text("models_dir") : nullptr;
+  p.encoder = default_text("encoder");
+  p.iterations = static_cast<int>(default_number("iterations"));
+  p.warm_iterations = static_cast<int>(default_number("warm_iterations"));
+  p.faces = static_cast<mm_faces>(static_cast<int>(default_number("faces")));
+  p.mode = static_cast<mm_mode>(static_cast<int>(default_number("mode")));
+  p.device = default_text("device");
+  p.dtype = default_text("dtype");
+  p.frame_rate = default_number("frame_rate");
+  p.queue_depth = static_cast<int>(default_number("queue_depth"));
+  p.feather = default_number("feather");
+  p.detect_every = static_cast<int>(default_number("detect_every"));
+  p.smooth = static_cast<int>(default_number("smooth"));
+  p.threads = static_cast<int>(default_number("threads"));
   return p;
 }
 
@@ -145,6 +157,15 @@ mm_context* mm_create(const mm_params* params, char* error, size_t error_size) {
   }
   try {
     auto ctx = std::make_unique<mm_context>();
+    // Every field against the settings table, before the models load, not after.
+    micromotion::check_choice("faces", params->faces);
+    micromotion::check_choice("mode", params->mode);
+    micromotion::check_range("threads", params->threads);
+    if (params->dtype) {
+      const auto dtypes = micromotion::choices(micromotion::setting("dtype"));
+      if (std::find(dtypes.begin(), dtypes.end(), params->dtype) == dtypes.end())
+        throw micromotion::Error(std::string("dtype must be one of fp32, bf16 (got '") + params->dtype + "')");
+    }
     micromotion::EngineOptions o;
     if (params->models_dir) o.models_dir = params->models_dir;
     if (params->encoder) o.encoder = params->encoder;
@@ -159,9 +180,7 @@ mm_context* mm_create(const mm_params* params, char* error, size_t error_size) {
     o.mask.feather = params->feather;
     o.tracker.detect_every = params->detect_every;
     o.smooth_landmarks = params->smooth != 0;
-    micromotion::check_engine_options(o);  // before the models load, not after
-    if (params->threads < 0)
-      throw micromotion::Error("mm_create: threads must be 0 (every CPU) or more (got " + std::to_string(params->threads) + ")");
+    micromotion::check_engine_options(o);
     micromotion::set_threads(params->threads);
     if (!params->anchor || !*params->anchor) throw micromotion::Error("mm_create: no anchor (micromotion) given");
     if (params->strength_expr && *params->strength_expr) ctx->expression.emplace(params->strength_expr);

@@ -93,15 +93,31 @@ FaceSelection parse_face_selection(const std::string& text) {
   throw Error("faces '" + text + "': expected all or largest");
 }
 
-void check_engine_options(const EngineOptions& o) {
-  if (o.queue_depth < 1) throw Error("queue_depth must be >= 1 (got " + std::to_string(o.queue_depth) + ")");
-  if (o.warm_iterations < 0)
-    throw Error("warm_iterations must be >= 0 (got " + std::to_string(o.warm_iterations) + ")");
-  if (!(o.mask.feather >= 0 && o.mask.feather <= 0.5))
-    throw Error("feather must be within [0, 0.5] (got " + std::to_string(o.mask.feather) + ")");
-  if (o.tracker.detect_every < 1)
-    throw Error("detect_every must be >= 1 (got " + std::to_string(o.tracker.detect_every) + ")");
+EngineOptions::EngineOptions()
+    : models_dir(default_text("models_dir")),
+      encoder(default_text("encoder")),
+      iterations(static_cast<int>(default_number("iterations"))),
+      warm_iterations(static_cast<int>(default_number("warm_iterations"))),
+      faces(static_cast<FaceSelection>(static_cast<int>(default_number("faces")))),
+      mode(static_cast<EditMode>(static_cast<int>(default_number("mode")))),
+      device(default_text("device")),
+      dtype(default_text("dtype")),
+      frame_rate(default_number("frame_rate")),
+      smooth_landmarks(default_number("smooth") != 0),
+      queue_depth(static_cast<int>(default_number("queue_depth"))) {
+  tracker.detect_every = static_cast<int>(default_number("detect_every"));
+  mask.feather = default_number("feather");
 }
+
+void check_engine_options(const EngineOptions& o) {
+  check_range("queue_depth", o.queue_depth);
+  check_range("iterations", o.iterations);
+  check_range("warm_iterations", o.warm_iterations);
+  check_range("feather", o.mask.feather);
+  check_range("detect_every", o.tracker.detect_every);
+  check_range("frame_rate", o.frame_rate);
+}
+
 
 namespace {
 OneEuroOptions smoother_options(double frame_rate) { return {frame_rate > 0 ? frame_rate : 25.0, 0.3, 4.0, 1.0}; }
