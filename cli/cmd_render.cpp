@@ -14,7 +14,9 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <deque>
@@ -92,19 +94,22 @@ void render(const RenderCommand& a) {
   std::map<int, int64_t> track_frames;  // per face track: the frames it was edited in
   std::string first_failure;
   FrameEditor editor;
-  editor.submit = [&](NativeFrame& frame, int64_t index, double seconds) {
+  double strength_min = INFINITY, strength_max = -INFINITY;  // over the frames written
+  editor.submit = [&](NativeFrame& frame, int64_t index, double seconds, double pts) {
     EditedFrame e;
     e.index = index;
     try {
       FrameReport report;
       // The non-finite rule (strength_expression.h): such a frame gets strength 0; warned once.
-      const StrengthExpression::Evaluation st = strength.evaluate(seconds, index);
+      const StrengthExpression::Evaluation st = strength.evaluate(seconds, index, pts);
       if (st.non_finite && non_finite_frames++ == 0)
         std::fprintf(stderr, "micromotion: warning: the strength '%s' is not a finite number at %.3f s (frame %lld); "
                      "such frames get strength 0 (no micromotion)\n", strength.text().c_str(), seconds, static_cast<long long>(index));
       engine.process(frame, {st.value}, &report);
       if (!seg || index >= range.begin) {  // a segment's pre-roll frames are not written
         ++frames_edited_or_not;
+        strength_min = std::min(strength_min, st.value);
+        strength_max = std::max(strength_max, st.value);
         if (report.faces_edited > 0) ++frames_with_faces;
         for (const FaceReport& f : report.faces) ++track_frames[f.track_id];
       }
@@ -172,6 +177,8 @@ void render(const RenderCommand& a) {
     notes += fmt::format(", segment {}/{}: frames {}-{} after {} pre-roll frames", seg->index, seg->count, range.begin,
                          range.end - 1, range.begin - range.preroll_begin);
   if (r.converted) notes += fmt::format(", edited as {}", r.pixel_format);
+  if (strength_min == strength_max) notes += fmt::format(", strength {:g}", strength_min);
+  else if (strength_min < strength_max) notes += fmt::format(", strength {:g} to {:g}", strength_min, strength_max);
   fmt::print("wrote {}: {} frames ({}{}), faces edited in {}, micromotion '{}', {:.2f} fps{}{}\n", a.out, r.frames,
              r.video_codec, r.lossless ? ", lossless" : "", frames_with_faces, m.name, el > 0 ? r.frames / el : 0.0,
              notes, r.interrupted ? " (interrupted: file finished early)" : "");

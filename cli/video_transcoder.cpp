@@ -510,7 +510,7 @@ TranscodeResult transcode(const std::string& in, const std::string& out, const T
       }
       NativeFrame view = native_view(keep.get(), dec.rotation);
       originals[next_index] = std::move(keep);
-      editor.submit(view, next_index, seconds);
+      editor.submit(view, next_index, seconds, ts == AV_NOPTS_VALUE ? std::nan("") : double(ts));
       ++next_index;
       drain(false);
     }

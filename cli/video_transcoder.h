@@ -71,8 +71,9 @@ struct EditedFrame {
 };
 
 struct FrameEditor {
-  // frame: valid until receive() returns its EditedFrame; edited in place by then.
-  std::function<void(NativeFrame& frame, int64_t index, double seconds)> submit;
+  // frame: valid until receive() returns its EditedFrame; edited in place by then. pts: the
+  // frame's timestamp in the video stream's time base (NaN when unknown), for `pts` in strengths.
+  std::function<void(NativeFrame& frame, int64_t index, double seconds, double pts)> submit;
   std::function<std::optional<EditedFrame>(bool wait)> receive;
   std::function<void()> finish;
 };

@@ -24,7 +24,6 @@
 #include <micromotion/micromotion.h>
 
 #include "libavutil/avassert.h"
-#include "libavutil/eval.h"
 #include "libavutil/internal.h"
 #include "libavutil/mem.h"
 #include "libavutil/opt.h"
@@ -51,8 +50,6 @@ static AVRational link_frame_rate(AVFilterLink *link) { return ff_filter_link(li
  * earlier frame (order is kept), plus frames passed through by the timeline. */
 #define MAX_PENDING 64
 
-static const char *const var_names[] = { "t", "n", "pts", NULL };
-enum { VAR_T, VAR_N, VAR_PTS, VAR_NB };
 
 typedef struct Pending {
     AVFrame *in;       ///< the frame (owned): edited in place, or the engine's result once received
@@ -80,9 +77,7 @@ typedef struct MicromotionContext {
     int async;
     int threads;
 
-    mm_context *mm;
-    AVExpr *strength_expr;
-    double var_values[VAR_NB];
+    mm_context *mm;                 ///< evaluates the strength expression per frame (t, n, pts)
 
     mm_pixel_format format;         ///< the link's format, as the engine names it
 
@@ -90,7 +85,7 @@ typedef struct MicromotionContext {
     int head, count;
     int in_engine;                  ///< submitted, not yet received
     int64_t frame_number;
-    int64_t frames_nonfinite;       ///< frames whose strength was NaN or infinite (strength 0)
+    int64_t frames_nonfinite;       ///< frames whose strength was NaN or infinite (strength 0, the engine's report)
 
     int64_t frames_edited, frames_untouched, frames_disabled;
     int64_t faces_edited;           ///< over all frames (the engine's reports)
@@ -190,12 +185,17 @@ static const enum AVPixelFormat pix_fmts[] = {
     AV_PIX_FMT_NONE
 };
 
-static int parse_strength(AVFilterContext *ctx, const char *text, AVExpr **expr)
+/* The strength is the engine's own expression language (docs/strength.md: FFmpeg's functions
+ * and operators, variables t, n, pts), the same as render's --strength: checked here so that a
+ * bad one is reported as such. */
+static int check_strength(AVFilterContext *ctx, const char *text)
 {
-    int ret = av_expr_parse(expr, text, var_names, NULL, NULL, NULL, NULL, 0, ctx);
-    if (ret < 0)
-        av_log(ctx, AV_LOG_ERROR, "Invalid strength expression '%s'.\n", text);
-    return ret;
+    char error[1024];
+    if (mm_check_strength_expr(text, error, sizeof(error)) < 0) {
+        av_log(ctx, AV_LOG_ERROR, "Invalid strength expression '%s': %s\n", text, error);
+        return AVERROR(EINVAL);
+    }
+    return 0;
 }
 
 static av_cold int init(AVFilterContext *ctx)
@@ -205,10 +205,11 @@ static av_cold int init(AVFilterContext *ctx)
     char error[2048];
     int ret;
 
-    if ((ret = parse_strength(ctx, s->strength_str, &s->strength_expr)) < 0)
+    if ((ret = check_strength(ctx, s->strength_str)) < 0)
         return ret;
 
     p.anchor         = s->anchor;
+    p.strength_expr  = s->strength_str;
     p.models_dir     = s->models;
     p.encoder        = s->encoder;
     p.iterations     = s->iters;
@@ -300,9 +301,20 @@ static void describe(AVFilterContext *ctx, const AVFrame *in, mm_frame *f)
     }
 }
 
-/* Counts one finished frame from the engine's report. */
-static void count_report(MicromotionContext *s, const mm_report *r)
+/* Counts one finished frame from the engine's report. The non-finite rule of every front end
+ * (docs/reliability.md): a frame whose strength is NaN or infinite gets strength 0 (no
+ * micromotion); the first one is warned about, the count is in the closing summary. */
+static void count_report(AVFilterContext *ctx, const mm_report *r, double t, int64_t n)
 {
+    MicromotionContext *s = ctx->priv;
+    if (r->strength_non_finite && !s->frames_nonfinite++) {
+        char when[64] = "an unknown time";
+        if (!isnan(t))
+            snprintf(when, sizeof(when), "t=%.3f", t);
+        av_log(ctx, AV_LOG_WARNING, "The strength '%s' is not a finite number at %s (n=%"PRId64"): such frames "
+               "get strength 0 (no micromotion); this is reported once.\n", s->strength_str, when, n);
+    }
+    av_log(ctx, AV_LOG_DEBUG, "frame %"PRId64": strength %g, %d faces edited\n", n, r->strength, r->faces_edited);
     if (r->faces_edited > 0) {
         s->frames_edited++;
         s->faces_edited += r->faces_edited;
@@ -329,7 +341,6 @@ static int take(AVFilterContext *ctx, AVFrame *in)
     AVFilterLink *inlink = ctx->inputs[0];
     Pending *p = slot(s, s->count);
     mm_frame f;
-    double strength;
     int ret;
 
     /* The engine was told the link's format (config_input). A frame of another size or format
@@ -355,29 +366,13 @@ static int take(AVFilterContext *ctx, AVFrame *in)
         return 0;
     }
 
-    s->var_values[VAR_N] = s->frame_number - 1;
-    s->var_values[VAR_PTS] = in->pts == AV_NOPTS_VALUE ? NAN : in->pts;
-    s->var_values[VAR_T] = in->pts == AV_NOPTS_VALUE ? NAN : in->pts * av_q2d(inlink->time_base);
-    strength = av_expr_eval(s->strength_expr, s->var_values, NULL);
-    /* The non-finite rule of every front end (docs/reliability.md): such a frame gets strength 0 (no
-     * micromotion); the first one is warned about, the count is in the closing summary. */
-    if (!isfinite(strength)) {
-        if (!s->frames_nonfinite++)
-            av_log(ctx, AV_LOG_WARNING, "The strength is %f at t=%s (n=%"PRId64"): such frames get strength 0 "
-                   "(no micromotion); this is reported once.\n", strength,
-                   in->pts == AV_NOPTS_VALUE ? "unknown" : av_ts2timestr(in->pts, &inlink->time_base),
-                   s->frame_number - 1);
-        strength = 0;
-    }
-    mm_set_strength(s->mm, strength);
-
     /* Sync mode edits the frame in place: the engine writes only the samples of the faces it edits. */
     if (!s->async && (ret = av_frame_make_writable(in)) < 0)
         return ret;
     describe(ctx, in, &f);
     f.index = s->frame_number - 1;
-    f.time = s->var_values[VAR_T];
-    f.pts = in->pts;
+    f.time = in->pts == AV_NOPTS_VALUE ? NAN : in->pts * av_q2d(inlink->time_base);
+    f.pts = in->pts == AV_NOPTS_VALUE ? INT64_MIN : in->pts;
 
     if (!s->async) {
         mm_report report;
@@ -387,7 +382,7 @@ static int take(AVFilterContext *ctx, AVFrame *in)
             return AVERROR_EXTERNAL;
         }
         s->engine_seconds += (av_gettime_relative() - start) / 1e6;
-        count_report(s, &report);
+        count_report(ctx, &report, f.time, f.index);
         p->done = 1;
         return 0;
     }
@@ -424,7 +419,7 @@ static int collect(AVFilterContext *ctx, int wait)
         }
         if (!got)
             return 0;
-        count_report(s, &report);
+        count_report(ctx, &report, out.time, out.index);
         p->done = 1;
         s->in_engine--;
         wait = 0;
@@ -516,7 +511,6 @@ static int process_command(AVFilterContext *ctx, const char *cmd, const char *ar
                            char *res, int res_len, int flags)
 {
     MicromotionContext *s = ctx->priv;
-    AVExpr *old = s->strength_expr;
     char *old_str = av_strdup(s->strength_str);
     int ret;
 
@@ -527,14 +521,14 @@ static int process_command(AVFilterContext *ctx, const char *cmd, const char *ar
         av_free(old_str);
         return ret;
     }
-    s->strength_expr = NULL;
-    ret = parse_strength(ctx, s->strength_str, &s->strength_expr);
-    if (ret < 0) {
+    if ((ret = check_strength(ctx, s->strength_str)) < 0 || mm_set_strength_expr(s->mm, s->strength_str) < 0) {
         /* Keep the old expression and its text. */
-        s->strength_expr = old;
+        if (ret >= 0) {
+            av_log(ctx, AV_LOG_ERROR, "%s\n", mm_error(s->mm));
+            ret = AVERROR(EINVAL);
+        }
         av_opt_set(s, "strength", old_str, 0);
     } else {
-        av_expr_free(old);
         av_log(ctx, AV_LOG_VERBOSE, "strength is now '%s'\n", s->strength_str);
     }
     av_free(old_str);
@@ -565,8 +559,6 @@ static av_cold void uninit(AVFilterContext *ctx)
                "strength 0.\n", s->frames_nonfinite);
     mm_destroy(s->mm);
     s->mm = NULL;
-    av_expr_free(s->strength_expr);
-    s->strength_expr = NULL;
 }
 
 static const AVFilterPad micromotion_inputs[] = {

@@ -66,7 +66,7 @@ struct Painter {
   int square = 40;
   FrameEditor editor() {
     FrameEditor e;
-    e.submit = [this](micromotion::NativeFrame& frame, int64_t index, double) {
+    e.submit = [this](micromotion::NativeFrame& frame, int64_t index, double, double) {
       const bool sideways = frame.rotation == 90 || frame.rotation == 270;
       const int w = sideways ? frame.height : frame.width, h = sideways ? frame.width : frame.height;
       sizes.emplace_back(w, h);

@@ -8,6 +8,7 @@
 #include <micromotion/image.h>
 #include <micromotion/micromotion.h>
 #include <micromotion/native_frame.h>
+#include <micromotion/strength_expression.h>
 
 #include <gtest/gtest.h>
 
@@ -238,4 +239,65 @@ TEST(CApi, NativeFramesHoldTheRgbEditInTheirOwnFormat) {
   }
   mm_destroy(rgb_ctx);
   mm_destroy(native_ctx);
+}
+
+// Every recipe of docs/strength.md through the C API: mm_set_strength_expr takes it, and the
+// strength each frame got (the report) is the expression at the frame's t, n and pts; a bad
+// expression is refused with the parser's message and the previous one stays.
+TEST(CApi, EveryStrengthRecipeIsTheFramesStrength) {
+  const std::vector<std::string> recipes = enginetest::strength_recipes();
+  ASSERT_GE(recipes.size(), 8u);
+  mm_params p = mm_default_params();
+  const std::string models = enginetest::test_models();
+  p.models_dir = models.c_str();
+  p.encoder = "e4e";
+  p.strength_expr = "5*t/4";
+  char error[1024] = "";
+  mm_context* ctx = mm_create(&p, error, sizeof error);
+  ASSERT_NE(ctx, nullptr) << error;
+  std::vector<uint8_t> gray(32 * 32 * 3, 128);  // no face: only the strength is computed
+  mm_frame f{};
+  f.data[0] = gray.data();
+  f.stride[0] = 32 * 3;
+  f.width = f.height = 32;
+  f.format = MM_PIXEL_RGB24;
+  const struct {
+    double t;
+    int64_t n, pts;
+  } at[] = {{0, 0, 0}, {0.52, 13, 520}, {2.5, 62, 2500}, {3.04, 76, INT64_MIN}, {5.6, 140, 5600}, {61, 1525, 61000}};
+  for (const std::string& recipe : recipes) {
+    SCOPED_TRACE(recipe);
+    ASSERT_EQ(mm_check_strength_expr(recipe.c_str(), error, sizeof error), 0) << error;
+    ASSERT_EQ(mm_set_strength_expr(ctx, recipe.c_str()), 0) << mm_error(ctx);
+    const micromotion::StrengthExpression e(recipe);
+    for (const auto& a : at) {
+      f.time = a.t;
+      f.index = a.n;
+      f.pts = a.pts;
+      mm_report r{};
+      ASSERT_EQ(mm_process(ctx, &f, &f, &r), 0) << mm_error(ctx);
+      const auto want = e.evaluate(a.t, a.n, a.pts == INT64_MIN ? std::nan("") : double(a.pts));
+      EXPECT_EQ(r.strength, want.value) << "t = " << a.t;
+      EXPECT_EQ(r.strength_non_finite, int(want.non_finite));
+    }
+  }
+  // pts itself, and unknown: NaN, strength 0 with the flag.
+  ASSERT_EQ(mm_set_strength_expr(ctx, "pts/1000"), 0) << mm_error(ctx);
+  mm_report r{};
+  f.pts = 2500;
+  ASSERT_EQ(mm_process(ctx, &f, &f, &r), 0);
+  EXPECT_EQ(r.strength, 2.5);
+  f.pts = INT64_MIN;
+  ASSERT_EQ(mm_process(ctx, &f, &f, &r), 0);
+  EXPECT_EQ(r.strength, 0);
+  EXPECT_EQ(r.strength_non_finite, 1);
+  // A bad expression: refused, the parser's message, the old one kept.
+  EXPECT_EQ(mm_set_strength_expr(ctx, "5*("), -1);
+  EXPECT_NE(std::string(mm_error(ctx)).find("5*("), std::string::npos) << mm_error(ctx);
+  EXPECT_EQ(mm_check_strength_expr("clip(t, 1)", error, sizeof error), -1);
+  EXPECT_NE(std::string(error).find("clip"), std::string::npos) << error;
+  f.pts = 4000;
+  ASSERT_EQ(mm_process(ctx, &f, &f, &r), 0);
+  EXPECT_EQ(r.strength, 4.0);
+  mm_destroy(ctx);
 }

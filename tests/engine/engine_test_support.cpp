@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include <cstdlib>
+#include <fstream>
 #include <unistd.h>
 
 namespace enginetest {
@@ -65,6 +66,17 @@ Change compare(const micromotion::ImageView& a, const micromotion::ImageView& b,
     }
   }
   return c;
+}
+
+std::vector<std::string> strength_recipes() {
+  std::ifstream in(fs::path(MM_SOURCE_DIR) / "docs" / "strength.md");
+  std::vector<std::string> recipes;
+  bool in_recipes = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("## ", 0) == 0) in_recipes = line == "## Recipes";
+    if (in_recipes && line.rfind("    ", 0) == 0) recipes.push_back(line.substr(4));
+  }
+  return recipes;
 }
 
 }  // namespace enginetest

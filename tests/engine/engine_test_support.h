@@ -33,4 +33,8 @@ struct Change {
 };
 Change compare(const micromotion::ImageView& a, const micromotion::ImageView& b, const std::vector<Box>& boxes);
 
+// The recipes of docs/strength.md (each an indented line under "## Recipes"), which every front
+// end's tests run.
+std::vector<std::string> strength_recipes();
+
 }  // namespace enginetest

@@ -8,10 +8,13 @@
 #include <micromotion/motion.h>
 #include <micromotion/npy.h>
 #include <micromotion/robust_pca.h>
+#include <micromotion/strength_expression.h>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -22,6 +25,13 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string q(const fs::path& p) { return "'" + p.string() + "'"; }
+
+// A strength as render's summary prints it ({:g}).
+std::string fmt_strength(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
 
 // frames 6..15 of the gaps clip (faces in 6-9, none in 10-15), lossless PNG-in-MKV with a
 // sine audio track.
@@ -427,6 +437,32 @@ TEST(RenderCli, NonFiniteStrengthIsStrengthZeroAndWarnsOnce) {
   EXPECT_NE(first, std::string::npos) << log;
   EXPECT_EQ(log.find("is not a finite number at", first + warning.size()), std::string::npos) << "warned more than once:\n" << log;
   EXPECT_NE(log.find("1 frames at strength 0 (strength not a finite number)"), std::string::npos) << log;
+}
+
+// Every recipe of docs/strength.md through render: it renders, and the strength range it reports
+// over the frames is the recipe's at their t and n (a faceless clip: no edit to wait for).
+TEST(RenderCli, EveryStrengthRecipeRenders) {
+  const auto dir = mmtest::temp_dir("render_recipes");
+  const fs::path in = rendertest::ffmpeg("-f lavfi -i color=c=gray:s=32x32:r=25:d=0.2 -c:v ffv1", dir / "gray.mkv");
+  mmtest::RunResult r;
+  const std::vector<std::string> recipes = enginetest::strength_recipes();
+  ASSERT_GE(recipes.size(), 8u);
+  for (const std::string& recipe : recipes) {
+    SCOPED_TRACE(recipe);
+    r = mmtest::run(mmtest::cli() + " render " + q(in) + " " + q(dir / "out.mkv") + " -y --quiet --encoder e4e --models-dir " +
+                    q(enginetest::test_models()) + " --strength '" + recipe + "'");
+    ASSERT_EQ(r.status, 0) << r.output;
+    const micromotion::StrengthExpression e(recipe);
+    double lo = INFINITY, hi = -INFINITY;
+    for (int n = 0; n < 5; ++n) {
+      const double v = e.evaluate(n * 0.04, n).value;
+      lo = std::min(lo, v), hi = std::max(hi, v);
+    }
+    const std::string want = lo == hi ? fmt_strength(lo) : fmt_strength(lo) + " to " + fmt_strength(hi);
+    EXPECT_NE(r.output.find(", strength " + want), std::string::npos) << "expected strength " << want << ":\n"
+                                                                          << r.output;
+    EXPECT_NE(r.output.find("no face was edited"), std::string::npos) << r.output;
+  }
 }
 
 TEST(RenderCli, PreviewWritesAContactSheet) {

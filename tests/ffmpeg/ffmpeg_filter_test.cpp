@@ -6,6 +6,7 @@
 
 #include <micromotion/image.h>
 #include <micromotion/settings.h>
+#include <micromotion/strength_expression.h>
 
 #include <gtest/gtest.h>
 
@@ -496,10 +497,45 @@ TEST_F(FfmpegFilter, NonFiniteStrengthLeavesThatFrameUneditedAndWarnsOnce) {
   const size_t first = r.output.find(once);
   EXPECT_NE(first, std::string::npos) << r.output;
   EXPECT_EQ(r.output.find(once, first + 1), std::string::npos) << "warned more than once:\n" << r.output;
-  EXPECT_NE(r.output.find("The strength is inf at t=0"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("The strength '5/t' is not a finite number at t=0.000 (n=0)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1 frames had a strength that is not a finite number and got strength 0"),
             std::string::npos)
       << r.output;
+}
+
+// Every recipe of docs/strength.md in the filter: one run over a faceless clip (25 fps, time base
+// 1/25, so pts = n), sendcmd switching to the next recipe every 5 frames; the strength the filter
+// gave each frame (its debug log) is the recipe at that frame's t, n and pts, as the engine's
+// own parser computes it (the same in render and the C API).
+TEST_F(FfmpegFilter, EveryStrengthRecipeIsTheFramesStrength) {
+  const std::vector<std::string> recipes = enginetest::strength_recipes();
+  ASSERT_GE(recipes.size(), 8u);
+  constexpr int kEach = 5;
+  const fs::path cmds = dir_ / "recipes.cmd";
+  {
+    std::ofstream c(cmds);
+    for (size_t i = 1; i < recipes.size(); ++i)
+      c << (i * kEach) * 0.04 << " micromotion strength '" << recipes[i] << "';\n";
+  }
+  const int frames = int(recipes.size()) * kEach;
+  const auto r = facetest::run(kFfmpeg + " -nostdin -hide_banner -v debug -f lavfi -i color=c=gray:s=64x64:r=25:d=" +
+                               std::to_string(frames * 0.04) + " -vf \"sendcmd=f=" + cmds.string() + "," +
+                               mm("encoder=e4e:strength='" + recipes[0] + "'") + "\" -f null - 2>&1");
+  ASSERT_EQ(r.status, 0) << r.output.substr(r.output.size() > 4000 ? r.output.size() - 4000 : 0);
+  std::map<int64_t, double> got;
+  const std::regex line(R"(frame (\d+): strength (\S+), )");
+  for (std::sregex_iterator it(r.output.begin(), r.output.end(), line), end; it != end; ++it)
+    got[std::stoll((*it)[1])] = std::stod((*it)[2]);
+  ASSERT_EQ(int(got.size()), frames);
+  for (size_t i = 0; i < recipes.size(); ++i) {
+    SCOPED_TRACE(recipes[i]);
+    const micromotion::StrengthExpression e(recipes[i]);
+    // The frame a command arrives on is left out: which side of it the switch falls is sendcmd's.
+    for (int64_t n = int64_t(i) * kEach + 1; n < int64_t(i + 1) * kEach; ++n) {
+      const double want = e.evaluate(double(n) * 0.04, n, double(n)).value;
+      EXPECT_NEAR(got[n], want, 1e-5 * std::max(1.0, std::abs(want))) << "frame " << n;
+    }
+  }
 }
 
 TEST_F(FfmpegFilter, SendcmdChangesTheStrengthFromItsTime) {

@@ -125,6 +125,16 @@ exprs = {
     "div_zero": "5/t", "nan": "0/0", "inf_then_finite": "min(5/t, 3)", "unary": "+" * 5000 + "-" * 5001 + "1",
     "chain": "1" + "+1" * 10000, "nest63": "(" * 63 + "t" + ")" * 63, "nest65": "(" * 65 + "t" + ")" * 65,
     "calls_deep": "abs(" * 70 + "t" + ")" * 70, "control": "1 \x1b[2J",
+    # FFmpeg's language (libavutil/eval.c): precedence, signs, numbers, every function.
+    "pow_signs": "-2^2 + 2^3^2 - --2^2 + 1+-2^2 + 2^-1 + 2^--1 + 2^-t", "pts": "if(isnan(pts), t, pts/90000)",
+    "numbers": "1.5e-3 + .5 + 5. + 2E+1 + 0x1F + 1e400 - 1e-400 + inf - NAN",
+    "ffmpeg_fns": "sin(t)+cos(t)+tan(t)+asin(t)+acos(t)+atan(t)+atan2(t, n)+sinh(t)+cosh(t)+tanh(t)+exp(t)"
+                  "+log(t)+sqrt(t)+abs(t)+floor(t)+ceil(t)+round(t)+trunc(t)+sgn(t)+min(t, n)+max(t, n)",
+    "ffmpeg_fns2": "clip(t, 0, 1)*clamp(n, 5, 2)+lt(t, n)+lte(t, n)+gt(t, n)+gte(t, n)+eq(t, n)+if(t, 2)"
+                   "+if(t, 2, 3)+ifnot(n, 2)+ifnot(n, 2, 3)+between(t, 1, 2)+not(t)+pow(t, n)+mod(t, n)"
+                   "+hypot(t, n)+squish(t)*gauss(t)+isnan(pts)+isinf(t)+lerp(t, n, 0.5)",
+    "recipes": "5*clip(min(t, 6-t), 0, 1) + if(between(t, 2, 4), 5, 0) + 3*sin(2*PI*t/5) + if(lt(n, 50), 0, 5)",
+    "refused": "1-gauss(t) ; 2n + st(0, 1) + 1+-t + if(0, 1, ---2) + Sin(1) + 3dB",
 }
 for name, text in exprs.items():
     put("strength", name + ".txt", text.encode())

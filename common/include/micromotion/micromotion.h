@@ -42,6 +42,12 @@
  *   NULL for a value that is not a format).
  * mm_set_strength(ctx, s): frames processed or submitted from now on use the constant s (it
  *   replaces params->strength_expr). Returns 0, or -1 for a NULL ctx.
+ * mm_set_strength_expr(ctx, expr): from now on the strength is expr, an expression in t
+ *   (in->time), n (in->index) and pts (in->pts; INT64_MIN: unknown, NaN) in the one strength
+ *   language of every front end (docs/strength.md). Returns 0, or -1 with mm_error(ctx) quoting
+ *   the expression and the column of the problem; the previous strength stays.
+ * mm_check_strength_expr(expr, error, error_size): 0 when expr parses, else -1 with the message
+ *   copied into error (as mm_create does); needs no context.
  * Strengths that are not a finite number (NaN, +-inf: a constant, or the expression's value at
  *   a frame, e.g. "5/t" at t = 0) mean 0 for that frame: no micromotion (delta mode: the
  *   frame as it came; replace mode: the face's unedited reconstruction). The rule is the same
@@ -142,7 +148,7 @@ typedef struct mm_frame {
   mm_color_range range;       /* YUV only */
   int64_t index;              /* frame number n */
   double time;                /* seconds t */
-  int64_t pts;                /* caller's timestamp, returned by mm_receive */
+  int64_t pts;                /* caller's timestamp (pts in expressions; INT64_MIN: unknown), returned by mm_receive */
 } mm_frame;
 
 #define MM_REPORT_MAX_FACES 16
@@ -158,6 +164,8 @@ typedef struct mm_report {
   int faces_reported;         /* entries of faces[]: min(faces_edited, MM_REPORT_MAX_FACES) */
   mm_face_report faces[MM_REPORT_MAX_FACES];
   double seconds;             /* the engine's time for this frame                   */
+  double strength;            /* the strength the frame got                          */
+  int strength_non_finite;    /* 1: the expression was NaN or infinite here, strength 0 */
 } mm_report;
 
 int mm_setting_count(void);
@@ -168,6 +176,8 @@ const char* mm_version(void);
 mm_context* mm_create(const mm_params* params, char* error, size_t error_size);
 void mm_destroy(mm_context* ctx);
 int mm_set_strength(mm_context* ctx, double strength);
+int mm_set_strength_expr(mm_context* ctx, const char* expr);
+int mm_check_strength_expr(const char* expr, char* error, size_t error_size);
 int mm_set_frame_rate(mm_context* ctx, double fps);
 int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out, mm_report* report);
 int mm_submit(mm_context* ctx, const mm_frame* in);

@@ -32,6 +32,8 @@ struct mm_context {
     int64_t pts;
     int width, height;
     mm_pixel_format format;
+    double strength;
+    bool strength_non_finite;
   };
   std::mutex meta_mutex;
   std::map<int64_t, Meta> pending;  // by submission number
@@ -85,9 +87,18 @@ micromotion::NativeFrame native_of(const mm_frame* f, const char* what) {
   return n;
 }
 
-void fill_report(const micromotion::FrameReport& r, mm_report* out) {
+// The strength a frame got: the non-finite rule of every front end (strength_expression.h): not
+// a finite number means 0, no micromotion for that frame.
+struct Strength {
+  double value = 0;
+  bool non_finite = false;
+};
+
+void fill_report(const micromotion::FrameReport& r, const Strength& st, mm_report* out) {
   if (!out) return;
   *out = mm_report{};
+  out->strength = st.value;
+  out->strength_non_finite = st.non_finite;
   out->faces_found = r.faces_found;
   out->faces_edited = r.faces_edited;
   out->seconds = r.seconds;
@@ -97,11 +108,14 @@ void fill_report(const micromotion::FrameReport& r, mm_report* out) {
   }
 }
 
-// The non-finite rule of every front end (strength_expression.h): not a finite number means 0,
-// no micromotion for that frame.
-double strength_at(const mm_context* ctx, const mm_frame* f) {
-  const double s = ctx->expression ? (*ctx->expression)(f->time, f->index) : ctx->strength;
-  return std::isfinite(s) ? s : 0.0;
+// The frame's strength: the expression at its t, n and pts (INT64_MIN: unknown, NaN), or the constant.
+Strength strength_at(const mm_context* ctx, const mm_frame* f) {
+  if (ctx->expression) {
+    const double pts = f->pts == INT64_MIN ? std::nan("") : static_cast<double>(f->pts);
+    const micromotion::StrengthExpression::Evaluation e = ctx->expression->evaluate(f->time, f->index, pts);
+    return {e.value, e.non_finite};
+  }
+  return std::isfinite(ctx->strength) ? Strength{ctx->strength, false} : Strength{0.0, true};
 }
 
 }  // namespace
@@ -203,6 +217,35 @@ int mm_set_strength(mm_context* ctx, double strength) {
   return 0;
 }
 
+int mm_set_strength_expr(mm_context* ctx, const char* expr) {
+  if (!ctx) return -1;
+  if (!expr) return fail(ctx, "mm_set_strength_expr: expression is NULL");
+  try {
+    micromotion::StrengthExpression parsed(expr);  // parsed first: a bad one leaves the old in place
+    ctx->expression = std::move(parsed);
+    return 0;
+  } catch (...) {
+    return fail(ctx, message_of(std::current_exception()));
+  }
+}
+
+int mm_check_strength_expr(const char* expr, char* error, size_t error_size) {
+  try {
+    if (!expr) throw micromotion::Error("the strength expression is NULL");
+    micromotion::StrengthExpression e(expr);
+    if (error && error_size) error[0] = '\0';
+    return 0;
+  } catch (...) {
+    const std::string m = message_of(std::current_exception());
+    if (error && error_size) {
+      const size_t n = std::min(m.size(), error_size - 1);
+      std::memcpy(error, m.data(), n);
+      error[n] = '\0';
+    }
+    return -1;
+  }
+}
+
 int mm_set_frame_rate(mm_context* ctx, double fps) {
   if (!ctx) return -1;
   try {
@@ -222,8 +265,9 @@ int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out, mm_report* re
       return fail(ctx, "mm_process: output frame differs from the input in size or format");
     micromotion::copy_frame(src, dst);  // nothing to do in place
     micromotion::FrameReport rep;
-    ctx->engine->process(dst, {strength_at(ctx, in)}, &rep);
-    fill_report(rep, report);
+    const Strength st = strength_at(ctx, in);
+    ctx->engine->process(dst, {st.value}, &rep);
+    fill_report(rep, st, report);
     out->index = in->index;
     out->time = in->time;
     out->pts = in->pts;
@@ -238,11 +282,12 @@ int mm_submit(mm_context* ctx, const mm_frame* in) {
   try {
     micromotion::EngineFrame f;
     f.frame = micromotion::FrameBuffer::copy_of(native_of(in, "mm_submit"));
-    f.strengths = {strength_at(ctx, in)};
+    const Strength st = strength_at(ctx, in);
+    f.strengths = {st.value};
     {
       std::lock_guard<std::mutex> lock(ctx->meta_mutex);
       f.tag = ctx->submitted++;
-      ctx->pending[f.tag] = {in->index, in->time, in->pts, in->width, in->height, in->format};
+      ctx->pending[f.tag] = {in->index, in->time, in->pts, in->width, in->height, in->format, st.value, st.non_finite};
     }
     ctx->engine->submit(std::move(f));
     return 0;
@@ -267,7 +312,7 @@ int mm_receive(mm_context* ctx, mm_frame* out, int wait, mm_report* report) {
       return fail(ctx, "mm_receive: output frame differs from the submitted frame in size or format (frame dropped)");
     micromotion::NativeFrame dst = native_of(out, "mm_receive: output");
     f->frame.copy_to(dst);
-    fill_report(f->report, report);
+    fill_report(f->report, {meta.strength, meta.strength_non_finite}, report);
     out->index = meta.index;
     out->time = meta.time;
     out->pts = meta.pts;
