@@ -29,13 +29,14 @@
 #include <micromotion/image.h>
 #include <micromotion/landmarks.h>
 #include <micromotion/native_frame.h>
+#include <micromotion/settings.h>
 
 #include <vector>
 
 namespace micromotion {
 
 struct MaskOptions {
-  double feather = 0.06;   // feather width, as a fraction of the aligned size
+  double feather = default_number("feather");  // feather width, as a fraction of the aligned size
   double forehead = 0.35;  // brows lifted by this fraction of the brow-to-chin height
 };
 

@@ -22,6 +22,8 @@
 
 #include <memory>
 #include <string>
+#include <micromotion/settings.h>
+
 #include <vector>
 
 namespace micromotion {
@@ -31,7 +33,7 @@ struct TrackerOptions {
   // HOG's 80 px window, and upsampling costs 4x.
   DetectorOptions detector{DetectorKind::hog, {}, 1.0, 0, 40, 0.0};
   std::string landmark_model = default_landmark_model();
-  int detect_every = 10;                        // full-frame detection period (frames)
+  int detect_every = static_cast<int>(default_number("detect_every"));  // full-frame detection period (frames)
   int max_missed = 2;                           // frames a track may go unseen before it is dropped
   double match_iou = 0.3;                       // IoU for a detection to continue a track
   double search_margin = 0.4;                   // search window: box grown by this fraction per side
