@@ -37,6 +37,7 @@ asan_suites=(
   test_motion    # safetensors, micromotion files and lookup, RPCA
   test_strength  # the strength-expression parser
   test_render    # render's transcoder (needs the face layer): streams, rotation, damage, size changes
+  test_native_frame  # every pixel format's conversion, both kernel sets, canary padding
 )
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMICROMOTION_SANITIZE=ON \
   -DMICROMOTION_WERROR=$werror -DMICROMOTION_BUILD_BENCH=OFF -DMICROMOTION_BUILD_CLI=OFF \
