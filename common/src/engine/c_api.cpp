@@ -54,6 +54,14 @@ std::string message_of(std::exception_ptr e) {
   }
 }
 
+// A message into a caller's buffer: truncated to error_size, always NUL-terminated.
+void copy_message(const std::string& m, char* error, size_t error_size) {
+  if (!error || error_size == 0) return;
+  const size_t n = std::min(m.size(), error_size - 1);
+  std::memcpy(error, m.data(), n);
+  error[n] = '\0';
+}
+
 int fail(mm_context* ctx, const std::string& message) {
   std::lock_guard<std::mutex> lock(ctx->error_mutex);
   ctx->error = message;
@@ -158,13 +166,7 @@ mm_params mm_default_params(void) {
 const char* mm_version(void) { return MICROMOTION_VERSION; }
 
 mm_context* mm_create(const mm_params* params, char* error, size_t error_size) {
-  auto report = [&](const std::string& m) {
-    if (error && error_size > 0) {
-      const size_t n = std::min(m.size(), error_size - 1);
-      std::memcpy(error, m.data(), n);
-      error[n] = '\0';
-    }
-  };
+  auto report = [&](const std::string& m) { copy_message(m, error, error_size); };
   if (!params) {
     report("mm_create: params is NULL");
     return nullptr;
@@ -233,15 +235,10 @@ int mm_check_strength_expr(const char* expr, char* error, size_t error_size) {
   try {
     if (!expr) throw micromotion::Error("the strength expression is NULL");
     micromotion::StrengthExpression e(expr);
-    if (error && error_size) error[0] = '\0';
+    copy_message("", error, error_size);
     return 0;
   } catch (...) {
-    const std::string m = message_of(std::current_exception());
-    if (error && error_size) {
-      const size_t n = std::min(m.size(), error_size - 1);
-      std::memcpy(error, m.data(), n);
-      error[n] = '\0';
-    }
+    copy_message(message_of(std::current_exception()), error, error_size);
     return -1;
   }
 }
