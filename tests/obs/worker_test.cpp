@@ -9,6 +9,7 @@
 //   FailedFrameDropsTheHeldResult: after a frame fails in the engine, latest() has no frame, so
 //     filter_video shows the live frame and not the older edit.
 #include "engine/engine_test_support.h"
+#include "engine/native_reference.h"
 #include "frame.hpp"
 #include "worker.hpp"
 
@@ -32,108 +33,40 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Where the components of a pixel are stored, written out from OBS's format definitions
-// (media-io's video-io.h), independently of frame.cpp: per component (Y U V A, or R G B A) the
-// plane, the bytes between samples and the first sample's byte offset; chroma subsampling; bits.
-struct Layout {
-  video_format format;
-  const char* ffmpeg_name;
-  bool rgb;
-  int planes;
-  int plane[4], step[4], offset[4];  // plane -1: no such component
-  int sx, sy, depth, shift;          // shift: P010 keeps its 10 bits in the high bits
+// Every OBS format the plugin edits and the layout it is, written out here from OBS's format
+// definitions (media-io's video-io.h), independently of frame.cpp's table; how those layouts
+// store their samples is engine/native_reference.h's (independent of the library too).
+struct Case {
+  video_format obs;
+  mm_pixel_format mm;
 };
-const Layout kLayouts[] = {
-    {VIDEO_FORMAT_I420, "yuv420p", false, 3, {0, 1, 2, -1}, {1, 1, 1, 0}, {0, 0, 0, 0}, 1, 1, 8, 0},
-    {VIDEO_FORMAT_NV12, "nv12", false, 2, {0, 1, 1, -1}, {1, 2, 2, 0}, {0, 0, 1, 0}, 1, 1, 8, 0},
-    {VIDEO_FORMAT_I422, "yuv422p", false, 3, {0, 1, 2, -1}, {1, 1, 1, 0}, {0, 0, 0, 0}, 1, 0, 8, 0},
-    {VIDEO_FORMAT_I444, "yuv444p", false, 3, {0, 1, 2, -1}, {1, 1, 1, 0}, {0, 0, 0, 0}, 0, 0, 8, 0},
-    {VIDEO_FORMAT_YUY2, "yuyv422", false, 1, {0, 0, 0, -1}, {2, 4, 4, 0}, {0, 1, 3, 0}, 1, 0, 8, 0},  // Y0 U Y1 V
-    {VIDEO_FORMAT_UYVY, "uyvy422", false, 1, {0, 0, 0, -1}, {2, 4, 4, 0}, {1, 0, 2, 0}, 1, 0, 8, 0},  // U Y0 V Y1
-    {VIDEO_FORMAT_YVYU, "yvyu422", false, 1, {0, 0, 0, -1}, {2, 4, 4, 0}, {0, 3, 1, 0}, 1, 0, 8, 0},  // Y0 V Y1 U
-    {VIDEO_FORMAT_I40A, "yuva420p", false, 4, {0, 1, 2, 3}, {1, 1, 1, 1}, {0, 0, 0, 0}, 1, 1, 8, 0},
-    {VIDEO_FORMAT_I010, "yuv420p10", false, 3, {0, 1, 2, -1}, {2, 2, 2, 0}, {0, 0, 0, 0}, 1, 1, 10, 0},
-    {VIDEO_FORMAT_P010, "p010", false, 2, {0, 1, 1, -1}, {2, 4, 4, 0}, {0, 0, 2, 0}, 1, 1, 10, 6},
-    {VIDEO_FORMAT_I210, "yuv422p10", false, 3, {0, 1, 2, -1}, {2, 2, 2, 0}, {0, 0, 0, 0}, 1, 0, 10, 0},
-    {VIDEO_FORMAT_RGBA, "rgba", true, 1, {0, 0, 0, 0}, {4, 4, 4, 4}, {0, 1, 2, 3}, 0, 0, 8, 0},
-    {VIDEO_FORMAT_BGRA, "bgra", true, 1, {0, 0, 0, 0}, {4, 4, 4, 4}, {2, 1, 0, 3}, 0, 0, 8, 0},
-    {VIDEO_FORMAT_BGRX, "bgr0", true, 1, {0, 0, 0, -1}, {4, 4, 4, 0}, {2, 1, 0, 0}, 0, 0, 8, 0},
-    {VIDEO_FORMAT_BGR3, "bgr24", true, 1, {0, 0, 0, -1}, {3, 3, 3, 0}, {2, 1, 0, 0}, 0, 0, 8, 0},
-    {VIDEO_FORMAT_Y800, "gray", false, 1, {0, -1, -1, -1}, {1, 0, 0, 0}, {0, 0, 0, 0}, 0, 0, 8, 0},
+const Case kCases[] = {
+    {VIDEO_FORMAT_I420, MM_PIXEL_YUV420P}, {VIDEO_FORMAT_NV12, MM_PIXEL_NV12},   {VIDEO_FORMAT_I422, MM_PIXEL_YUV422P},
+    {VIDEO_FORMAT_I444, MM_PIXEL_YUV444P}, {VIDEO_FORMAT_YUY2, MM_PIXEL_YUYV422}, {VIDEO_FORMAT_UYVY, MM_PIXEL_UYVY422},
+    {VIDEO_FORMAT_YVYU, MM_PIXEL_YVYU422}, {VIDEO_FORMAT_I40A, MM_PIXEL_YUVA420P}, {VIDEO_FORMAT_I010, MM_PIXEL_YUV420P10},
+    {VIDEO_FORMAT_P010, MM_PIXEL_P010},    {VIDEO_FORMAT_I210, MM_PIXEL_YUV422P10}, {VIDEO_FORMAT_RGBA, MM_PIXEL_RGBA},
+    {VIDEO_FORMAT_BGRA, MM_PIXEL_BGRA},    {VIDEO_FORMAT_BGRX, MM_PIXEL_BGR0},     {VIDEO_FORMAT_BGR3, MM_PIXEL_BGR24},
+    {VIDEO_FORMAT_Y800, MM_PIXEL_GRAY8},
 };
 
-// BT.709 R'G'B' (0..255) -> Y'CbCr at 8 bits (unrounded): limited range 16..235 / 16..240, full
-// range 0..255 with chroma centred on 128.
-void bt709(const uint8_t* rgb, bool full, double yuv[3]) {
-  const double kr = 0.2126, kb = 0.0722, kg = 1 - kr - kb;
-  const double r = rgb[0], g = rgb[1], b = rgb[2];
-  const double y = kr * r + kg * g + kb * b;
-  const double cb = (b - y) / (2 * (1 - kb)), cr = (r - y) / (2 * (1 - kr));
-  if (full) {
-    yuv[0] = y, yuv[1] = 128 + cb, yuv[2] = 128 + cr;
-  } else {
-    yuv[0] = 16 + y * 219 / 255, yuv[1] = 128 + cb * 224 / 255, yuv[2] = 128 + cr * 224 / 255;
-  }
-}
-
-void store(uint8_t* at, const Layout& l, double v8) {
-  const double top = (1 << l.depth) - 1;
-  const int v = int(std::lround(std::clamp(v8 * double(1 << (l.depth - 8)), 0.0, top)));
-  if (l.depth <= 8) {
-    *at = uint8_t(v);
-  } else {
-    const int s = v << l.shift;
-    at[0] = uint8_t(s & 0xff);
-    at[1] = uint8_t(s >> 8);
-  }
-}
-
-// An RGB picture as a frame of the layout (chroma: the mean of the block; alpha: a pattern;
-// padding bytes 0x5a), with OBS's BT.709 matrix for the format and range.
-mmobs::FrameBuf make_frame(const micromotion::ImageRGB8& img, const Layout& l, video_range_type range) {
+// An RGB picture as a frame of the case's format (nativeref::make_frame: BT.709, chroma the
+// block's mean, alpha a pattern, padded rows), with OBS's BT.709 matrix for the format and range.
+mmobs::FrameBuf make_frame(const micromotion::ImageRGB8& img, const Case& c, video_range_type range) {
   const int w = img.width(), h = img.height();
-  const bool full = range == VIDEO_RANGE_FULL;
-  std::vector<uint8_t> planes[4];
-  uint32_t linesize[4] = {};
+  std::vector<uint8_t> packed(size_t(w) * h * 3), storage[4];
+  for (int y = 0; y < h; ++y) std::memcpy(&packed[size_t(y) * w * 3], img.row(y), size_t(w) * 3);
+  const mm_frame m = nativeref::make_frame(packed.data(), w, h, nativeref::layout(c.mm), MM_MATRIX_BT709,
+                                           range == VIDEO_RANGE_FULL ? MM_RANGE_FULL : MM_RANGE_LIMITED, storage);
   uint8_t* data[4] = {};
-  for (int p = 0; p < l.planes; ++p) {
-    linesize[p] = uint32_t(8 * w + 8);
-    planes[p].assign(size_t(linesize[p]) * mmobs::plane_rows(l.format, p, uint32_t(h)), 0x5a);
-    data[p] = planes[p].data();
-  }
-  const auto px = [&](int x, int y) { return img.data() + (size_t(y) * w + x) * 3; };
-  const auto at = [&](int k, int x, int y) {
-    return planes[l.plane[k]].data() + size_t(y) * linesize[l.plane[k]] + l.offset[k] + size_t(l.step[k]) * x;
-  };
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      double yuv[3];
-      bt709(px(x, y), full, yuv);
-      for (int k = 0; k < (l.rgb ? 3 : 1); ++k) store(at(k, x, y), l, l.rgb ? px(x, y)[k] : yuv[0]);
-      if (l.plane[3] >= 0) store(at(3, x, y), l, 150 + (x + 2 * y) % 100);
-    }
-  const int cw = (w + (1 << l.sx) - 1) >> l.sx, ch = (h + (1 << l.sy) - 1) >> l.sy;
-  for (int cy = 0; !l.rgb && l.plane[1] >= 0 && cy < ch; ++cy)
-    for (int cx = 0; cx < cw; ++cx) {
-      double su = 0, sv = 0;
-      int n = 0;
-      for (int y = cy << l.sy; y < std::min(h, (cy + 1) << l.sy); ++y)
-        for (int x = cx << l.sx; x < std::min(w, (cx + 1) << l.sx); ++x, ++n) {
-          double yuv[3];
-          bt709(px(x, y), full, yuv);
-          su += yuv[1];
-          sv += yuv[2];
-        }
-      store(at(1, cx, cy), l, su / n);
-      store(at(2, cx, cy), l, sv / n);
-    }
+  uint32_t linesize[4] = {};
+  for (int p = 0; p < 4; ++p) data[p] = m.data[p], linesize[p] = uint32_t(m.stride[p]);
   mmobs::FrameBuf f;
-  mmobs::copy_in(f, l.format, uint32_t(w), uint32_t(h), data, linesize);
+  mmobs::copy_in(f, c.obs, uint32_t(w), uint32_t(h), data, linesize);
   float mn[3], mx[3];
-  EXPECT_TRUE(video_format_get_parameters_for_format(VIDEO_CS_709, range, l.format, f.color_matrix, mn, mx));
+  EXPECT_TRUE(video_format_get_parameters_for_format(VIDEO_CS_709, range, c.obs, f.color_matrix, mn, mx));
   std::copy(mn, mn + 3, f.range_min);
   std::copy(mx, mx + 3, f.range_max);
-  f.full_range = full;
+  f.full_range = range == VIDEO_RANGE_FULL;
   f.timestamp = 1'000'000'000;
   return f;
 }
@@ -153,14 +86,6 @@ bool wait_until(const std::function<bool()>& cond, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return cond();
-}
-
-// The engine's name for a format, found by FFmpeg's name (mm_pixel_format_name).
-mm_pixel_format engine_format(const char* ffmpeg_name) {
-  for (int i = 0; mm_pixel_format_name(mm_pixel_format(i)); ++i)
-    if (std::string(mm_pixel_format_name(mm_pixel_format(i))) == ffmpeg_name) return mm_pixel_format(i);
-  ADD_FAILURE() << "the engine has no format " << ffmpeg_name;
-  return MM_PIXEL_RGB24;
 }
 
 TEST(ObsWorker, EveryFormatIsTheEnginesNativeEdit) {
@@ -184,11 +109,12 @@ TEST(ObsWorker, EveryFormatIsTheEnginesNativeEdit) {
   auto worker = mmobs::Worker::start("worker_test", config());
   ASSERT_TRUE(wait_until([&] { return worker->wants_frame(); }, 60));
   uint64_t n = 0;
-  for (const Layout& l : kLayouts) {
+  for (const Case& c : kCases) {
+    const nativeref::Layout& l = nativeref::layout(c.mm);
     const video_range_type range = (n % 2 && !l.rgb) ? VIDEO_RANGE_FULL : VIDEO_RANGE_PARTIAL;
-    const std::string name = std::string(l.ffmpeg_name) + (range == VIDEO_RANGE_FULL ? " full range" : "");
+    const std::string name = std::string(mm_pixel_format_name(c.mm)) + (range == VIDEO_RANGE_FULL ? " full range" : "");
     SCOPED_TRACE(name);
-    const mmobs::FrameBuf in = make_frame(img, l, range);
+    const mmobs::FrameBuf in = make_frame(img, c, range);
     auto buf = std::make_unique<mmobs::FrameBuf>(in);
     buf->submitted_ns = mmobs::Worker::clock_ns();
     worker->submit(std::move(buf));
@@ -200,7 +126,7 @@ TEST(ObsWorker, EveryFormatIsTheEnginesNativeEdit) {
 
     mmobs::FrameBuf want = in;
     mm_frame f{};
-    f.format = engine_format(l.ffmpeg_name);
+    f.format = c.mm;
     for (int k = 0; k < l.planes; ++k) {
       f.data[k] = want.plane[k].data();
       f.stride[k] = ptrdiff_t(want.linesize[k]);
@@ -218,7 +144,7 @@ TEST(ObsWorker, EveryFormatIsTheEnginesNativeEdit) {
 
     long changed = 0, outside = 0, alpha = 0, differ = 0;
     for (int k = 0; k < l.planes; ++k) {
-      const uint32_t rows = mmobs::plane_rows(l.format, k, uint32_t(h));
+      const uint32_t rows = mmobs::plane_rows(c.obs, k, uint32_t(h));
       ASSERT_EQ(out->plane[k].size(), in.plane[k].size());
       for (size_t i = 0; i < in.plane[k].size(); ++i) differ += out->plane[k][i] != want.plane[k][i];
       // Every changed byte lies in a reported box (grown to whole chroma blocks) and is not alpha.
@@ -228,14 +154,16 @@ TEST(ObsWorker, EveryFormatIsTheEnginesNativeEdit) {
           if (out->plane[k][i] == in.plane[k][i]) continue;
           ++changed;
           int comp = -1;
-          for (int c = 0; c < 4; ++c)
-            if (l.plane[c] == k && int(b % uint32_t(l.step[c])) >= l.offset[c] % l.step[c] &&
-                int(b % uint32_t(l.step[c])) < l.offset[c] % l.step[c] + (l.depth > 8 ? 2 : 1))
-              comp = c;
+          for (int j = 0; j < 4; ++j) {
+            const nativeref::Component& q = l.c[j];
+            if (q.plane == k && int(b % uint32_t(q.step)) >= q.offset % q.step &&
+                int(b % uint32_t(q.step)) < q.offset % q.step + l.bytes())
+              comp = j;
+          }
           alpha += comp == 3;
           const bool chroma = !l.rgb && (comp == 1 || comp == 2);
           const int sx = chroma ? l.sx : 0, sy = chroma ? l.sy : 0;
-          const int x0 = int(b / uint32_t(l.step[std::max(comp, 0)])) << sx, y0 = int(y) << sy;
+          const int x0 = int(b / uint32_t(l.c[std::max(comp, 0)].step)) << sx, y0 = int(y) << sy;
           bool in_box = false;
           for (int r = 0; r < report.faces_reported; ++r) {
             const mm_face_report& fr = report.faces[r];
@@ -258,7 +186,7 @@ TEST(ObsWorkerFailure, FailedFrameDropsTheHeldResult) {
   const fs::path face = facetest::data("faces/2008_001009.jpg");
   ASSERT_FALSE(face.empty());
   const micromotion::ImageRGB8 img = micromotion::load_image(face.string());
-  const mmobs::FrameBuf good = make_frame(img, kLayouts[0], VIDEO_RANGE_PARTIAL);
+  const mmobs::FrameBuf good = make_frame(img, kCases[0], VIDEO_RANGE_PARTIAL);
   auto worker = mmobs::Worker::start("worker_test", config());
   ASSERT_TRUE(wait_until([&] { return worker->wants_frame(); }, 60));
   worker->submit(std::make_unique<mmobs::FrameBuf>(good));
