@@ -35,13 +35,16 @@
 #pragma once
 
 #include <micromotion/compositor.h>
+#include <micromotion/face_region.h>
 #include <micromotion/face_tracker.h>
 #include <micromotion/image.h>
 #include <micromotion/motion.h>
 #include <micromotion/native_frame.h>
+#include <micromotion/person_matcher.h>
 #include <micromotion/settings.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -69,10 +72,31 @@ struct EngineOptions {
   int queue_depth;                   // frames waiting before submit() blocks
   TrackerOptions tracker;
   MaskOptions mask;
+
+  // People and edits (edit_list.h). motions[i] is edit i: edit_person[i] is its person's name
+  // ("" or missing: everyone). With people, each face track is matched to a person
+  // (person_matcher.h); a face gets the sum of the edits for its person and for everyone, one
+  // synthesis; a face of no person gets the edits for everyone when others_edited, else none.
+  std::vector<PersonReference> people;
+  std::vector<std::string> edit_person;
+  bool others_edited = true;
+  FaceRegions region = kRegionFace;              // where edits write ...
+  std::map<std::string, FaceRegions> person_region;  // ... or, for a person, this
+  PersonMatcherOptions matcher;
+
+  // Two rates (DESIGN.md section 8): the networks run on keyframes, every frame is composited.
+  int keyframe_every;         // K >= 1; 0: auto (on change, at most kMaxAutoKeyframeGap apart)
+  double keyframe_threshold;  // auto: mean |change| of the aligned face that makes a keyframe
+  bool live;                  // keyframes in the background on the newest frame (see Engine)
+  int reconstruct_at;         // ReStyle warm-start reconstruction resolution; 0: full
 };
+
+constexpr int kMaxAutoKeyframeGap = 8;
 
 struct FaceReport {
   int track_id = 0;         // stable over the frames of one track, never reused
+  std::string person;       // the track's person ("" : none, or no people defined)
+  bool keyframe = false;    // the networks ran for this face in this frame
   PixelRect box;            // frame pixels every sample written for this face lies in (empty: none changed)
   int resolution = 0;       // synthesis resolution
 };

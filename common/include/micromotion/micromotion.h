@@ -112,6 +112,15 @@ typedef struct mm_params {
   int detect_every;           /* full-frame face detection every N frames                    */
   int smooth;                 /* smooth landmarks over time (one-euro); 0: off               */
   int threads;                /* 0: every CPU (or $MICROMOTION_THREADS); else that many      */
+  const char* edits;          /* NULL: anchor and strength; else an edit-list file (docs/edits.md) */
+  const char* person;         /* NULL, or PHOTO[,PHOTO...]: edit only faces of this person     */
+  const char* region;         /* NULL: "face"; else e.g. "eyes+mouth"                          */
+  int others;                 /* 0 auto, 1 keep, 2 edit: faces that match no person            */
+  double identity_threshold;  /* face-recognition distance that still is the person           */
+  int keyframe_every;         /* networks every K-th frame of a face; 0: auto (on change)      */
+  double keyframe_threshold;  /* keyframe_every 0: the aligned face's change for a keyframe    */
+  int live;                   /* 1: frames out at once, edits refreshed in the background      */
+  int reconstruct_at;         /* ReStyle warm-start reconstruction size; 0: the generator's   */
 } mm_params;
 
 /* A row of the settings table. */

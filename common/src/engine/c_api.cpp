@@ -160,6 +160,15 @@ mm_params mm_default_params(void) {
   p.detect_every = static_cast<int>(default_number("detect_every"));
   p.smooth = static_cast<int>(default_number("smooth"));
   p.threads = static_cast<int>(default_number("threads"));
+  p.edits = nullptr;
+  p.person = nullptr;
+  p.region = nullptr;
+  p.others = static_cast<int>(default_number("others"));
+  p.identity_threshold = default_number("identity_threshold");
+  p.keyframe_every = static_cast<int>(default_number("keyframe_every"));
+  p.keyframe_threshold = default_number("keyframe_threshold");
+  p.live = static_cast<int>(default_number("live"));
+  p.reconstruct_at = static_cast<int>(default_number("reconstruct_at"));
   return p;
 }
 

@@ -104,7 +104,11 @@ EngineOptions::EngineOptions()
       dtype(default_text("dtype")),
       frame_rate(default_number("frame_rate")),
       smooth_landmarks(default_number("smooth") != 0),
-      queue_depth(static_cast<int>(default_number("queue_depth"))) {
+      queue_depth(static_cast<int>(default_number("queue_depth"))),
+      keyframe_every(static_cast<int>(default_number("keyframe_every"))),
+      keyframe_threshold(default_number("keyframe_threshold")),
+      live(default_number("live") != 0),
+      reconstruct_at(static_cast<int>(default_number("reconstruct_at"))) {
   tracker.detect_every = static_cast<int>(default_number("detect_every"));
   mask.feather = default_number("feather");
 }
@@ -266,7 +270,9 @@ struct Engine::Impl {
       const ImageRGBf edited = to_image(images[static_cast<int64_t>(i)]);
       const Affine2 to_frame = compose(to_stored, f.aligned.to_frame);  // aligned -> stored pixels
       const PixelRect rect = face_footprint(native.width, native.height, to_frame, kAligned);
-      FaceReport fr{f.id, {}, so.stop_at};
+      FaceReport fr;
+      fr.track_id = f.id;
+      fr.resolution = so.stop_at;
       if (!rect.empty()) {
         std::optional<ImageRGBf> original;
         std::vector<float> under;  // replace mode blends with the frame's own colours
