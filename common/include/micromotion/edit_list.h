@@ -18,9 +18,12 @@
 //   Error naming the entry (its `where`).
 // others_edited(list): whether faces of no person are edited: others == edit, or automatic with
 //   no person defined.
+// resolve_edit_list(list, options): below.
 #pragma once
 
+#include <micromotion/engine.h>
 #include <micromotion/face_region.h>
+#include <micromotion/motion.h>
 #include <micromotion/person_matcher.h>
 
 #include <optional>
@@ -60,5 +63,15 @@ EditSpec parse_edit_arg(const std::string& text, const std::vector<PersonReferen
 RegionSpec parse_region_arg(const std::string& text, const std::vector<PersonReference>& people);
 void check_edit_list(const EditList& list);
 bool others_edited(const EditList& list);
+
+// The engine's share of a checked list: options.people, edit_person, others_edited, region,
+// person_region and matcher.threshold set from it; motions[i] (found with find_micromotion in
+// options.models_dir) and strengths[i] (text; "" became the strength setting's default) are
+// edit i. throws Error naming the entry ("edits[1] (bob/angryy): ...") for an unknown anchor.
+struct ResolvedEdits {
+  std::vector<Micromotion> motions;
+  std::vector<std::string> strengths;
+};
+ResolvedEdits resolve_edit_list(const EditList& list, EngineOptions& options);
 
 }  // namespace micromotion
