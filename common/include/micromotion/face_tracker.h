@@ -46,6 +46,10 @@ struct TrackedFace {
   FaceBox box;
   Landmarks landmarks;
   bool found = false;  // seen in this frame
+  // This frame's full-frame detection matched the track or started it (a face the detector
+  // found again from scratch, not only followed by the window search; the window search's box,
+  // when it found the face too, is the one kept). False on frames without a full detection.
+  bool detected = false;
   int age = 0;         // frames since the track started
 };
 

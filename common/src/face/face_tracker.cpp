@@ -80,6 +80,7 @@ struct FaceTracker::Impl {
       if (best >= 0) {
         used[best] = true;
         Track& tr = tracks[best];
+        tr.face.detected = true;
         // A track the window search missed is re-found here; one it found keeps that box.
         // Detecting every frame, every box is that frame's detection: no box depends on an
         // earlier frame, so a render split into segments finds exactly the boxes of a whole one.
@@ -94,6 +95,7 @@ struct FaceTracker::Impl {
       tr.face.id = next_id++;
       tr.face.box = d;
       tr.face.found = true;
+      tr.face.detected = true;
       tracks.push_back(tr);
       used.push_back(true);
     }
@@ -108,7 +110,7 @@ struct FaceTracker::Impl {
 
     std::vector<char> lost(tracks.size(), 0);
     const bool search = options.detect_every > 1;  // detecting every frame, the window search adds nothing
-    for (Track& tr : tracks) tr.face.found = false;
+    for (Track& tr : tracks) tr.face.found = tr.face.detected = false;
     parallel_for_each(search ? static_cast<int>(tracks.size()) : 0, options.threads, [&](int i, int worker) {
       Track& tr = tracks[i];
       const std::vector<FaceBox> near = detector_for(worker).detect_near(frame, tr.face.box, options.search_margin,
