@@ -7,7 +7,7 @@
 #   johns/<person>/*.jpg                                          dlib examples/johns
 #   models/{mmod_human_face_detector,shape_predictor_5_face_landmarks,
 #           shape_predictor_68_face_landmarks,dlib_face_recognition_resnet_model_v1}.dat
-#   clips/{pan_zoom,two_faces,gaps}/NNNN.png + clips/*/motion.json  test clips (see below)
+#   clips/{pan_zoom,two_faces,gaps,two_johns}/NNNN.png + clips/*/motion.json  test clips (see below)
 # Needs: apt (deb-src for Debian, added here if missing; needs root then), dpkg-dev, bzip2,
 # xz-utils, ffmpeg, python3 (for the clip metadata only).
 set -euo pipefail
@@ -153,7 +153,35 @@ make_gaps() {
     > "$out/motion.json"
 }
 
+# two_johns: two different people side by side, for matching tracks to reference photos. The first
+# photo (by sorted name) of johns/John_Salley and of johns/John_Savage, each scaled 2x to 300x300,
+# over a flat grey 760x400 background, 40 frames at 25 fps, both at y = 50. Frame n: Salley (left)
+# at x = 2n, Savage (right) at x = 460 - 2n: the photos never overlap (at n = 39 the left one ends
+# at x = 378, the right one starts at 382). Savage leaves for frames 16-25 (background only there)
+# and comes back at 26-39. motion.json names the photos used.
+make_two_johns() {
+  local out="$clips/two_johns"
+  [ -f "$out/motion.json" ] && return
+  local left right
+  left=$(cd "$cache/johns/John_Salley" && ls -1 -- *.jpg | LC_ALL=C sort | head -n1)
+  right=$(cd "$cache/johns/John_Savage" && ls -1 -- *.jpg | LC_ALL=C sort | head -n1)
+  rm -rf "$out"; mkdir -p "$out/raw"
+  ffmpeg -nostdin -v error -y -f lavfi -i "color=c=0x7c8084:s=760x400:r=25" \
+    -loop 1 -framerate 25 -i "$cache/johns/John_Salley/$left" \
+    -loop 1 -framerate 25 -i "$cache/johns/John_Savage/$right" -frames:v 40 \
+    -filter_complex "[1:v]scale=300:300:flags=bicubic[a];[2:v]scale=300:300:flags=bicubic[b];[0:v][a]overlay=x='2*n':y=50:eval=frame[l];[l][b]overlay=x='460-2*n':y=50:eval=frame:enable='not(between(n,16,25))',format=rgb24" \
+    -start_number 0 "$out/raw/%04d.png"
+  encode_decode "$out"
+  cat > "$out/motion.json" <<JSON
+{"frames": 40, "fps": 25, "size": [760, 400], "photo_size": [300, 300], "y": 50,
+ "people": [
+  {"name": "John_Salley", "photo": "johns/John_Salley/$left", "frames": [[0, 39]], "x": "2*n"},
+  {"name": "John_Savage", "photo": "johns/John_Savage/$right", "frames": [[0, 15], [26, 39]], "x": "460-2*n"}]}
+JSON
+}
+
 make_pan_zoom
 make_two_faces
 make_gaps
+make_two_johns
 log "done: $cache"
