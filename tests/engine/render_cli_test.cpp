@@ -13,6 +13,7 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -582,6 +583,65 @@ TEST(EvaluateCli, IdentityAndStabilityReport) {
   r = mmtest::run(mmtest::cli() + " evaluate " + q(in) + " " + q(out) + " --identity-model " + q(model));
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.output.find("frames"), std::string::npos) << r.output;
+}
+
+// --person: tracks matched to people by reference photos (photos other than those the clip was
+// made from), identity per person. The two_johns clip: Salley on the left for 40 frames, Savage on
+// the right for 0-15 and again for 26-39 (a second track); the output greys the right half.
+TEST(EvaluateCli, IdentityPerPerson) {
+  const auto dir = mmtest::temp_dir("evaluate_people");
+  const fs::path src = facetest::data("clips/two_johns/0000.png").parent_path();
+  const fs::path in = dir / "in.mkv", out = dir / "out.mkv";
+  auto r = mmtest::run("ffmpeg -nostdin -v error -y -framerate 25 -i " + q(src / "%04d.png") + " -c:v png " + q(in));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = mmtest::run("ffmpeg -nostdin -v error -y -i " + q(in) +
+                  " -vf drawbox=x=380:y=0:w=380:h=400:color=gray:t=fill -c:v png " + q(out));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto photo = [](const std::string& person, size_t i) {  // by sorted name; 0 made the clip
+    std::vector<std::string> all;
+    for (const auto& e : fs::directory_iterator(facetest::data("johns/" + person))) all.push_back(e.path().string());
+    std::sort(all.begin(), all.end());
+    return all.at(i);
+  };
+  const std::string model = facetest::data("models/dlib_face_recognition_resnet_model_v1.dat").string();
+  const std::string salley = photo("John_Salley", 1);
+  r = mmtest::run(mmtest::cli() + " evaluate --person " + q("salley=" + salley) + " --person " +
+                  q("savage=" + photo("John_Savage", 1) + "," + photo("John_Savage", 2)) + " " + q(in) + " " + q(out) + " --identity-model " + q(model) +
+                  " --json " + q(dir / "people.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("person savage: 28 frames in 2 track(s)"), std::string::npos) << r.output;
+  const nlohmann::json report = nlohmann::json::parse(mmtest::read_file(dir / "people.json"));
+  ASSERT_EQ(report["tracks"].size(), 3u) << report.dump(1);
+  for (const auto& t : report["tracks"]) {
+    const bool right = t["first_frame"].get<int>() > 0 || t["frames"].get<int>() < 40;
+    EXPECT_EQ(t["person"].get<std::string>(), right ? "savage" : "salley") << t.dump();
+  }
+  const auto& people = report["people"];
+  ASSERT_EQ(people.size(), 2u);
+  EXPECT_EQ(people["salley"]["frames"].get<int>(), 40);
+  EXPECT_EQ(people["savage"]["frames"].get<int>(), 28);
+  EXPECT_EQ(people["savage"]["tracks"].size(), 2u);
+  EXPECT_LT(people["salley"]["identity_distance_mean"].get<double>(), 0.1);  // untouched half
+  EXPECT_GT(people["savage"]["identity_distance_mean"].get<double>(), 0.6);
+
+  // Without --person every track is nobody and "people" is empty.
+  r = mmtest::run(mmtest::cli() + " evaluate " + q(in) + " " + q(in) + " --frames 3 --identity-model " + q(model) +
+                  " --json " + q(dir / "nobody.json"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  const nlohmann::json nobody = nlohmann::json::parse(mmtest::read_file(dir / "nobody.json"));
+  EXPECT_TRUE(nobody["people"].empty());
+  for (const auto& t : nobody["tracks"]) EXPECT_EQ(t["person"].get<std::string>(), "");
+
+  // Refused, naming the argument or the person and the photo.
+  r = mmtest::run(mmtest::cli() + " evaluate --person salley " + q(in) + " " + q(out) + " --identity-model " + q(model));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("--person salley: expected NAME=PHOTO"), std::string::npos) << r.output;
+  r = mmtest::run(mmtest::cli() + " evaluate --person " + q("bob=" + (dir / "none.jpg").string()) + " " + q(in) +
+                  " " + q(out) + " --identity-model " + q(model));
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.output.find("person 'bob': photo '" + (dir / "none.jpg").string() + "': cannot be read"),
+            std::string::npos)
+      << r.output;
 }
 
 TEST(ModelsCli, CheckReportsPublishedDirectionsAndMissingFiles) {
