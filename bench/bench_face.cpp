@@ -2,17 +2,22 @@
 // versus with tracking (window search per face, full detection every N frames).
 // Needs the face test data: packaging/fetch-test-data.sh (uses faces/bald_guys.jpg, several faces).
 #include <micromotion/face_detector.h>
+#include <micromotion/face_identity.h>
 #include <micromotion/face_tracker.h>
 #include <micromotion/ffhq_align.h>
 #include <micromotion/landmarks.h>
+#include <micromotion/person_matcher.h>
 
 #include <benchmark/benchmark.h>
 
 #include "test_data_path.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -136,6 +141,108 @@ void BM_AlignOneFace256(benchmark::State& state) {
   state.SetLabel(want_padded ? "edge face (padded)" : "inner face");
 }
 BENCHMARK(BM_AlignOneFace256)->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// Identity matching (person_matcher.h) on the two_johns clip (760x400, 40 frames: John_Salley
+// throughout, John_Savage in 0-15 and 26-39), references the second photo (by name) of each.
+// Per iteration the whole clip goes through the tracker and the matcher as a front end drives
+// them; only the matcher's calls are timed. Counters: matcher ms per face per frame (amortised
+// over every face-frame of the clip) and embeddings per clip.
+const std::vector<ImageRGB8>& two_johns() {
+  static std::vector<ImageRGB8> frames;
+  if (!frames.empty()) return frames;
+  for (int i = 0;; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "clips/two_johns/%04d.png", i);
+    const std::string path = test_data_path(name);
+    if (!std::filesystem::exists(path)) break;
+    frames.push_back(load_image(path));
+  }
+  return frames;
+}
+
+std::string second_photo(const std::string& person) {
+  std::vector<std::string> all;
+  const std::string dir = test_data_path("johns/" + person);
+  if (!std::filesystem::is_directory(dir)) return {};
+  for (const auto& e : std::filesystem::directory_iterator(dir)) all.push_back(e.path().string());
+  std::sort(all.begin(), all.end());
+  return all.size() > 1 ? all[1] : std::string();
+}
+
+bool have_identity_data(benchmark::State& state) {
+  if (two_johns().size() != 40 || second_photo("John_Salley").empty() || second_photo("John_Savage").empty() ||
+      !std::filesystem::exists(test_data_path("models/dlib_face_recognition_resnet_model_v1.dat"))) {
+    state.SkipWithError("two_johns clip, johns photos or the face recognition model missing: run "
+                        "packaging/fetch-test-data.sh");
+    return false;
+  }
+  return true;
+}
+
+// Args: detect_every; people (1: Salley only, so Savage's tracks are nobody and are embedded again
+// at each full detection: the expensive case; 2: both, every track settled after its votes).
+void BM_IdentityMatching(benchmark::State& state) {
+  if (!have_identity_data(state)) return;
+  const auto& frames = two_johns();
+  TrackerOptions to;
+  to.detect_every = static_cast<int>(state.range(0));
+  FaceTracker tracker(to);
+  std::vector<PersonReference> people = {{"salley", {second_photo("John_Salley")}}};
+  if (state.range(1) == 2) people.push_back({"savage", {second_photo("John_Savage")}});
+  PersonMatcherOptions mo;
+  mo.model_path = test_data_path("models/dlib_face_recognition_resnet_model_v1.dat");
+  PersonMatcher matcher(people, mo);
+  double matcher_s = 0;
+  long face_frames = 0, clips = 0;
+  const int embeddings_before = matcher.embeddings();
+  for (auto _ : state) {
+    tracker.reset();
+    matcher.reset();
+    std::set<int> live;
+    for (const ImageRGB8& f : frames) {
+      const auto faces = tracker.update(f);
+      const auto t0 = std::chrono::steady_clock::now();
+      std::set<int> now;
+      for (const TrackedFace& t : faces) {
+        now.insert(t.id);
+        if (t.found) {
+          benchmark::DoNotOptimize(matcher.observe(t.id, f, t.landmarks, t.detected));
+          ++face_frames;
+        }
+      }
+      for (int id : live)
+        if (!now.count(id)) matcher.forget(id);
+      live = std::move(now);
+      matcher_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    }
+    ++clips;
+  }
+  state.counters["matcher_ms/face/frame"] = face_frames ? 1e3 * matcher_s / face_frames : 0.0;
+  state.counters["embeddings/clip"] = clips ? double(matcher.embeddings() - embeddings_before) / clips : 0.0;
+  state.counters["face_frames/clip"] = clips ? double(face_frames) / clips : 0.0;
+}
+BENCHMARK(BM_IdentityMatching)
+    ->Args({10, 1})->Args({10, 2})->Args({1, 1})
+    ->Unit(benchmark::kMillisecond)->MinTime(2.0)->UseRealTime();
+
+// One embedding: the 150² chip and dlib's ResNet on one face of the clip.
+void BM_OneEmbedding(benchmark::State& state) {
+  if (!have_identity_data(state)) return;
+  const ImageRGB8& f = two_johns()[0];
+  DetectorOptions o;
+  o.upsample = 0;
+  FaceDetector detector(o);
+  const LandmarkPredictor predictor;
+  const auto boxes = detector.detect(f);
+  if (boxes.empty()) {
+    state.SkipWithError("no face in the first two_johns frame");
+    return;
+  }
+  const Landmarks lm = predictor.predict(f, boxes[0]);
+  FaceIdentity identity(test_data_path("models/dlib_face_recognition_resnet_model_v1.dat"));
+  for (auto _ : state) benchmark::DoNotOptimize(identity.embed(f, lm));
+}
+BENCHMARK(BM_OneEmbedding)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

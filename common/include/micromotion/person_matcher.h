@@ -7,12 +7,15 @@
 //             dlib_face_recognition_resnet_model_v1.dat found like the other models.
 //   throws:   micromotion::Error naming the person and the photo: unreadable, no face in it.
 // observe(track, frame, landmarks, detected): the person of a live track this frame (index into
-//   people, or -1: nobody). A track is embedded on its first options.votes frames; each
+//   people, or -1: nobody). A track is embedded on its first options.votes frames (fewer when
+//   the votes left could not change the outcome: with 3, two that agree decide); each
 //   embedding votes for the nearest person within options.threshold (or for nobody); the
 //   track's person is the votes' plurality (ties: the smaller mean distance), fixed once the
-//   votes are in (a track keeps its person). A track that ended up nobody is embedded again on
-//   frames where `detected` (a full-frame detection found it): a match there gives it that
-//   person for good. So embeddings run on a track's first frames and at re-detections only.
+//   votes are in (a track keeps its person; until then the plurality so far). A track that
+//   ended up nobody is embedded again on frames where `detected` (a full-frame detection found
+//   it): a match there gives it that person for good. So embeddings run on a track's first
+//   frames and at re-detections only. Call it on frames where the track was found (landmarks
+//   of this frame); empty landmarks cast no vote. With no people nothing is embedded.
 // forget(track): the track ended (ids are never reused: a person who comes back is a new track,
 //   matched again). reset(): forget every track.
 // embeddings(): embeddings computed so far (tests, benchmarks).

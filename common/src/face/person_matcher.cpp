@@ -55,9 +55,11 @@ struct Vote {
 
 // Plurality of the votes; ties go to the smaller mean distance (a "nobody" vote carries the
 // distance to the nearest person, above the threshold, so a tie with a person goes to the person).
-int plurality(const std::vector<Vote>& votes) {
+// `decided`: the `remaining` votes still to come cannot change the winner (its count exceeds every
+// other's by more than `remaining`).
+int plurality(const std::vector<Vote>& votes, int remaining, bool* decided) {
   int best = -1;
-  size_t best_count = 0;
+  size_t best_count = 0, second_count = 0;
   double best_mean = std::numeric_limits<double>::infinity();
   std::vector<int> candidates;
   for (const Vote& v : votes) {
@@ -76,11 +78,15 @@ int plurality(const std::vector<Vote>& votes) {
     }
     const double mean = sum / static_cast<double>(count);
     if (count > best_count || (count == best_count && mean < best_mean)) {
+      second_count = best_count;
       best = c;
       best_count = count;
       best_mean = mean;
+    } else {
+      second_count = std::max(second_count, count);
     }
   }
+  *decided = best_count > second_count + static_cast<size_t>(remaining);
   return best;
 }
 
@@ -205,7 +211,9 @@ int PersonMatcher::observe(int track_id, const ImageView& frame, const Landmarks
   if (voting) {
     t.votes.push_back(v);
     ++t.voted;
-    t.person = plurality(t.votes);
+    bool decided = false;
+    t.person = plurality(t.votes, m.options.votes - t.voted, &decided);
+    if (decided) t.voted = m.options.votes;  // the rest could not change it: spare their embeddings
     if (t.voted == m.options.votes) {
       t.fixed = t.person >= 0;
       std::vector<Vote>().swap(t.votes);  // the votes are in: keep the state small
