@@ -9,6 +9,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -25,6 +26,11 @@ using micromotion::WarmStart;
 // Fixture README: encoder latents <= 1e-4, images <= 1e-3 (errors compound over iterations).
 constexpr double kLatentTol = 1e-4;
 constexpr double kImageTol = 1e-3;
+// reconstruct_at 256 / 512 against the full 1024 reconstruction over 8 warm-started frames
+// (ReconstructAt.At256StaysCloseToTheFullTrajectory; measured there: 0.0154, 0.0026, 0.55).
+constexpr double kReconstructAtLatentMax = 0.03;
+constexpr double kReconstructAtLatentMean = 0.005;
+constexpr double kReconstructAtImageMean = 0.8;
 
 std::string restyle_file() { return mmtest::fixture("encoders/restyle_psp/restyle_psp.pt").string(); }
 std::string e4e_file() { return mmtest::fixture("encoders/e4e/e4e.pt").string(); }
@@ -277,3 +283,170 @@ TEST(EncoderErrors, WrongInputShapes) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ reconstruct_at
+
+namespace {
+
+// A warm-started "video" of n frames: the fixture face drifting slowly (a sub-pixel shift
+// per frame, blended), one ReStyle step per frame after a 2-step start, as the engine runs it.
+struct Sequence {
+  std::vector<at::Tensor> latents, images256, images;
+};
+
+at::Tensor drifting_face(int frame) {
+  const at::Tensor face = restyle("input.npy");
+  const double t = 0.15 * frame;  // pixels of drift
+  const at::Tensor shifted = at::roll(face, {1}, {3});
+  return ((1 - t) * face + t * shifted).contiguous();
+}
+
+Sequence run_sequence(const Encoder& enc, int reconstruct_at, int frames) {
+  Sequence s;
+  std::optional<WarmStart> warm;
+  for (int f = 0; f < frames; ++f) {
+    InversionOptions o;
+    o.iterations = f == 0 ? 2 : 1;
+    o.reconstruct_at = reconstruct_at;
+    auto r = enc.invert(drifting_face(f), warm, o);
+    s.latents.push_back(r.latent);
+    s.images256.push_back(r.image256);
+    s.images.push_back(r.image);
+    warm = r.warm_start();
+  }
+  return s;
+}
+
+double mean_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a.to(at::kFloat) - b.to(at::kFloat)).abs().mean().item<double>();
+}
+
+// The fixture ReStyle encoder (14 styles) with 4 more style heads (copies of the last four)
+// and a seeded random decoder of the official 1024 depth at small widths: a ReStyle network
+// whose decoder is 1024, as the real restyle_psp_ffhq_encode.pt's is.
+Encoder restyle_with_1024_decoder() {
+  micromotion::Value root = micromotion::load_checkpoint(restyle_file());
+  micromotion::TensorMap all = micromotion::tensors_of(micromotion::require_key(root, "state_dict", "restyle"));
+  micromotion::TensorMap enc;
+  for (auto& [k, v] : all)
+    if (k.rfind("encoder.", 0) == 0) enc[k.substr(8)] = v;
+  for (int i = 14; i < 18; ++i) {
+    const std::string from = "styles." + std::to_string(i - 4) + ".", to = "styles." + std::to_string(i) + ".";
+    std::vector<std::pair<std::string, at::Tensor>> copies;
+    for (auto& [k, v] : enc)
+      if (k.rfind(from, 0) == 0) copies.push_back({to + k.substr(from.size()), v.clone()});
+    for (auto& c : copies) enc[c.first] = c.second;
+  }
+  micromotion::GeneratorConfig gc;
+  gc.resolution = 1024;
+  gc.style_dim = 16;
+  gc.n_mlp = 8;
+  gc.channels = {32, 32, 16, 16, 8, 8, 8, 8, 8};
+  micromotion::Generator decoder =
+      micromotion::Generator::from_state_dict(micromotion::Generator::random_state_dict(gc, 1234));
+  at::Tensor avg = root.as_dict().find("latent_avg")->as_tensor().to(at::kFloat);
+  avg = avg.dim() == 2 ? avg.mean(0) : avg.reshape({-1});
+  return Encoder::from_state_dict(std::move(enc), std::move(decoder), avg, micromotion::EncoderSpec{}, {},
+                                  "restyle with a 1024 decoder");
+}
+
+}  // namespace
+
+// reconstruct_at 0 (the default) and the decoder's own resolution are today's arithmetic, bit
+// for bit: every step's image, the final latent and both result images.
+TEST(ReconstructAt, ZeroAndFullResolutionAreBitIdentical) {
+  Encoder enc = Encoder::load(restyle_file());
+  ASSERT_EQ(enc.decoder().config().resolution, 256);
+  Trace today, zero, full;
+  InversionOptions o0 = zero.options(3), of = full.options(3);
+  o0.reconstruct_at = 0;
+  of.reconstruct_at = 256;
+  auto a = enc.invert(restyle("input.npy"), std::nullopt, today.options(3));
+  auto b = enc.invert(restyle("input.npy"), std::nullopt, o0);
+  auto c = enc.invert(restyle("input.npy"), std::nullopt, of);
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_TRUE(today.latents[k].equal(zero.latents[k]) && today.latents[k].equal(full.latents[k])) << k;
+    EXPECT_TRUE(today.images[k].equal(zero.images[k]) && today.images[k].equal(full.images[k])) << k;
+  }
+  for (const auto* r : {&b, &c}) {
+    EXPECT_TRUE(a.latent.equal(r->latent));
+    EXPECT_TRUE(a.image.equal(r->image));
+    EXPECT_TRUE(a.image256.equal(r->image256));
+  }
+  // Still the reference's trajectory.
+  EXPECT_LE(mmtest::max_abs_diff(b.latent[0], restyle("latent_iter2.npy")), kLatentTol);
+  // And with a 1024 decoder, in a warm-started sequence.
+  Encoder big = restyle_with_1024_decoder();
+  const Sequence s0 = run_sequence(big, 0, 2), s1024 = run_sequence(big, 1024, 2);
+  for (int f = 0; f < 2; ++f) {
+    EXPECT_TRUE(s0.latents[f].equal(s1024.latents[f])) << f;
+    EXPECT_TRUE(s0.images256[f].equal(s1024.images256[f])) << f;
+    EXPECT_EQ(s0.images[f].sizes(), (at::IntArrayRef{1, 3, 1024, 1024}));
+  }
+}
+
+// With a 1024 decoder, reconstructions stopped at 256 (or 512) are face_pooled into 256x256
+// warm starts like the full ones, up to what the layers above add. Measured on this fixture
+// encoder + seeded 1024 decoder over 8 warm-started frames (1 step each after a 2-step start),
+// worst frame: at 256 latent max|d| 0.0154, mean|d| 0.0026 (max|latent| 4.2), growing slowly
+// with the frames (warm starts carry it); image256 mean|d| 0.55 (the image's std is 1.6); at
+// 512 about half of that. The bounds leave ~1.5-2x. Random weights give the 512 / 1024 ToRGBs
+// as much energy as the coarse ones, so the image difference is an upper bound of what a
+// trained model (whose top layers add fine detail that face_pool averages away) shows.
+TEST(ReconstructAt, At256StaysCloseToTheFullTrajectory) {
+  Encoder big = restyle_with_1024_decoder();
+  const int frames = 8;
+  const Sequence full = run_sequence(big, 0, frames);
+  for (int at : {512, 256}) {
+    const Sequence cheap = run_sequence(big, at, frames);
+    double li = 0, lm = 0, ii = 0, im = 0;
+    for (int f = 0; f < frames; ++f) {
+      EXPECT_EQ(cheap.images[f].sizes(), (at::IntArrayRef{1, 3, at, at})) << "Inversion::image at " << at;
+      EXPECT_EQ(cheap.images256[f].sizes(), (at::IntArrayRef{1, 3, 256, 256}));
+      li = std::max(li, mmtest::max_abs_diff(cheap.latents[f], full.latents[f]));
+      lm = std::max(lm, mean_abs_diff(cheap.latents[f], full.latents[f]));
+      ii = std::max(ii, mmtest::max_abs_diff(cheap.images256[f], full.images256[f]));
+      im = std::max(im, mean_abs_diff(cheap.images256[f], full.images256[f]));
+    }
+    const double range = full.latents.back().abs().max().item<double>();
+    std::printf("reconstruct_at %d vs full over %d frames: latent max|d| %.3g mean %.3g (max|latent| %.3g), "
+                "image256 max|d| %.3g mean %.3g\n", at, frames, li, lm, range, ii, im);
+    EXPECT_GT(ii, 0) << "it really stopped early";
+    EXPECT_LE(li, kReconstructAtLatentMax) << at;
+    EXPECT_LE(lm, kReconstructAtLatentMean) << at;
+    EXPECT_LE(im, kReconstructAtImageMean) << at;
+  }
+}
+
+// The 256 decoder of the fixture stopped at 128: image is 128x128, image256 its face_pool
+// (pixel replication, as the reference's AdaptiveAvgPool2d(256) does for a smaller input).
+TEST(ReconstructAt, BelowTwoFiftySixIsReplicatedToTheEncoderSize) {
+  Encoder enc = Encoder::load(restyle_file());
+  InversionOptions o;
+  o.iterations = 1;
+  o.reconstruct_at = 128;
+  auto r = enc.invert(restyle("input.npy"), std::nullopt, o);
+  ASSERT_EQ(r.image.sizes(), (at::IntArrayRef{1, 3, 128, 128}));
+  ASSERT_EQ(r.image256.sizes(), (at::IntArrayRef{1, 3, 256, 256}));
+  const at::Tensor up = r.image.repeat_interleave(2, 2).repeat_interleave(2, 3);
+  EXPECT_TRUE(at::allclose(r.image256, up, 0, 1e-6));
+}
+
+TEST(ReconstructAt, ValuesThatAreNoExitAreRefused) {
+  Encoder enc = Encoder::load(restyle_file());
+  for (int bad : {-1, 2, 100, 300, 512, 1024}) {
+    InversionOptions o;
+    o.iterations = 1;
+    o.reconstruct = false;  // refused even when nothing would be decoded
+    o.reconstruct_at = bad;
+    try {
+      enc.invert(restyle("input.npy"), std::nullopt, o);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const micromotion::Error& e) {
+      EXPECT_EQ(std::string(e.what()),
+                "reconstruct_at " + std::to_string(bad) +
+                    " is not a resolution this decoder can stop at: use 0 (its full 256) or one of 4, 8, 16, 32, "
+                    "64, 128, 256");
+    }
+  }
+}

@@ -38,9 +38,19 @@
 //             `iterations` refinement steps exactly as the reference run_on_batch
 //             (resize_outputs off); the decoder pass after the last step is skipped unless
 //             options.reconstruct or options.on_iteration asks for it. The average image
-//             is computed once per Encoder. One-pass encoders ignore iterations and
-//             warm_start. Result tensors are float32 on the encoder's device.
-//   throws:   Error on a wrong input shape.
+//             is computed once per Encoder (always at the decoder's full resolution). One-pass
+//             encoders ignore iterations and warm_start. Result tensors are float32 on the
+//             encoder's device.
+//             options.reconstruct_at R > 0 runs every reconstruction (the ones fed to the next
+//             step, the final one, and Inversion::image) only up to the decoder's ToRGB at R
+//             (SynthesisOptions::stop_at) and face_pools that to 256 as the reference does
+//             (adaptive average pooling: a mean for R > 256, pixel replication for R < 256).
+//             Latents and image256 then differ from the reference's trajectory by what the
+//             layers above R add after pooling (small for R = 256 and a 1024 decoder, see
+//             docs/performance.md "Cheaper keyframes"); 0 or the decoder's own resolution is
+//             the reference, bit for bit.
+//   throws:   Error on a wrong input shape; on a reconstruct_at that is neither 0 nor one of
+//             decoder().exit_resolutions(), before any network runs.
 // Encoder::average_image
 //   ensures:  face_pool(decoder(latent_avg)) [1, 3, 256, 256], computed on first use only.
 //             Thread-safe; the Encoder is otherwise immutable, so invert() may run from
@@ -103,6 +113,10 @@ struct WarmStart {
 struct InversionOptions {
   int iterations = -1;      // ReStyle steps; -1: the checkpoint's n_iters_per_batch
   bool reconstruct = true;  // decode the final latent
+  // Resolution of every reconstruction: 0 = the decoder's full resolution (the reference);
+  // else one of decoder().exit_resolutions() (e.g. 256): synthesis stops at that ToRGB and is
+  // face_pooled to 256. Cheaper for a 1024 decoder; Inversion::image is then at this size.
+  int reconstruct_at = 0;
   // Called after every ReStyle step k (from 0) with the latent and the 256x256
   // reconstruction fed to step k+1 (both float32).
   std::function<void(int k, const at::Tensor& latent, const at::Tensor& image)> on_iteration;
@@ -110,7 +124,8 @@ struct InversionOptions {
 
 struct Inversion {
   at::Tensor latent;    // [B, n_styles, style_dim] float32
-  at::Tensor image;     // decoder(latent) at the decoder's resolution; undefined unless reconstructed
+  at::Tensor image;     // decoder(latent) at the decoder's resolution, or at options.reconstruct_at
+                        // when set (synthesis stopped at that ToRGB); undefined unless reconstructed
   at::Tensor image256;  // face_pool(image) [B, 3, 256, 256], what a ReStyle step is fed
   WarmStart warm_start() const { return {latent, image256}; }
 };

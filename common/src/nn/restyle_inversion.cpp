@@ -7,6 +7,7 @@
 #include <ATen/ATen.h>
 
 #include <sstream>
+#include <vector>
 
 namespace micromotion {
 
@@ -18,9 +19,10 @@ at::Tensor face_pool(const at::Tensor& image) {
   return at::adaptive_avg_pool2d(image, {256, 256});
 }
 
-at::Tensor decode(const Generator& decoder, const at::Tensor& latent) {
+// stop_at 0: the decoder's full resolution.
+at::Tensor decode(const Generator& decoder, const at::Tensor& latent, int stop_at = 0) {
   SynthesisOptions o;
-  o.stop_at = 0;
+  o.stop_at = stop_at;
   o.noise = NoiseMode::Stored;
   return decoder.synthesize(latent, o).to(at::kFloat).contiguous();
 }
@@ -30,6 +32,20 @@ void check_image(const at::Tensor& t, int64_t channels, const std::string& what)
     throw Error(what + " must be [B, " + std::to_string(channels) +
                 ", 256, 256] (an aligned face at 256x256), got " + shape_text(t.sizes()));
   }
+}
+
+// InversionOptions::reconstruct_at as a SynthesisOptions::stop_at (0: full resolution).
+int reconstruction_stop(const Generator& decoder, int reconstruct_at) {
+  if (reconstruct_at == 0) return 0;
+  const std::vector<int> exits = decoder.exit_resolutions();
+  for (int r : exits) {
+    if (r == reconstruct_at) return r == decoder.config().resolution ? 0 : r;
+  }
+  std::ostringstream os;
+  os << "reconstruct_at " << reconstruct_at << " is not a resolution this decoder can stop at: use 0 (its full "
+     << decoder.config().resolution << ") or one of";
+  for (size_t i = 0; i < exits.size(); ++i) os << (i ? ", " : " ") << exits[i];
+  throw Error(os.str());
 }
 
 }  // namespace
@@ -55,12 +71,13 @@ Inversion Encoder::invert(const at::Tensor& face_in, const std::optional<WarmSta
   at::NoGradGuard no_grad;
   const EncoderConfig& c = impl_->config;
   check_image(face_in, 3, "the face to invert");
+  const int stop_at = reconstruction_stop(impl_->decoder, options.reconstruct_at);
   const at::Tensor face = face_in.to(impl_->options.device, at::kFloat);
   const int64_t batch = face.size(0);
   Inversion result;
 
   auto reconstruct = [&](const at::Tensor& latent) {
-    result.image = decode(impl_->decoder, latent);
+    result.image = decode(impl_->decoder, latent, stop_at);
     result.image256 = face_pool(result.image);
   };
 
