@@ -5,11 +5,19 @@
 #include <micromotion/generator.h>
 
 #include <ATen/ATen.h>
+#include <ATen/Parallel.h>
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <functional>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 
 using micromotion::Generator;
 using micromotion::GeneratorOptions;
@@ -259,3 +267,197 @@ TEST(RandomNoise, SeededAndDifferentFromStored) {
 }
 
 }  // namespace
+
+// ------------------------------------------------------------------ dtype auto
+
+namespace {
+
+using micromotion::AutoDtypeOptions;
+using micromotion::DtypeDecision;
+
+// Sets an environment variable for one scope.
+struct ScopedEnv {
+  std::string name;
+  std::optional<std::string> old;
+  ScopedEnv(const char* n, const char* value) : name(n) {
+    if (const char* v = std::getenv(n)) old = v;
+    if (value) ::setenv(n, value, 1); else ::unsetenv(n);
+  }
+  ~ScopedEnv() {
+    if (old) ::setenv(name.c_str(), old->c_str(), 1); else ::unsetenv(name.c_str());
+  }
+};
+
+// A probe that counts its calls and reports given rates.
+AutoDtypeOptions fake(const std::string& file, double fp32, double bf16, int* calls) {
+  AutoDtypeOptions o;
+  o.cache_file = file;
+  o.bf16_supported = true;
+  o.probe = [=] {
+    ++*calls;
+    return std::make_pair(fp32, bf16);
+  };
+  return o;
+}
+
+}  // namespace
+
+TEST(DtypeAuto, Fp32WhereBf16IsUnsupported) {
+  AutoDtypeOptions o;
+  o.bf16_supported = false;
+  int calls = 0;
+  o.probe = [&] { ++calls; return std::make_pair(100.0, 1000.0); };
+  o.cache_file = (mmtest::temp_dir("dtype_auto_unsupported") / "cache.txt").string();
+  const DtypeDecision d = micromotion::decide_auto_dtype(c10::kCPU, o);
+  EXPECT_EQ(d.dtype, c10::kFloat);
+  EXPECT_FALSE(d.measured);
+  EXPECT_EQ(calls, 0) << "nothing to measure without bf16";
+  EXPECT_FALSE(std::filesystem::exists(o.cache_file));
+  EXPECT_EQ(d.describe(), "dtype auto: fp32 (bf16 not supported on this CPU)");
+  // The real decision on this machine: fp32 wherever bf16 cannot run; parse_dtype agrees.
+  const DtypeDecision& real = micromotion::auto_dtype();
+  if (!micromotion::bf16_supported(c10::kCPU)) {
+    EXPECT_EQ(real.dtype, c10::kFloat);
+    EXPECT_EQ(real.describe(), "dtype auto: fp32 (bf16 not supported on this CPU)");
+  }
+  std::printf("%s\n", real.describe().c_str());
+  EXPECT_EQ(micromotion::parse_dtype("auto"), real.dtype);
+  EXPECT_EQ(&micromotion::auto_dtype(), &real) << "decided once per process";
+  try {
+    micromotion::parse_dtype("fp16");
+    ADD_FAILURE() << "fp16 accepted";
+  } catch (const micromotion::Error& e) {
+    EXPECT_STREQ(e.what(), "unknown dtype 'fp16' (expected fp32, bf16 or auto)");
+  }
+}
+
+TEST(DtypeAuto, DecidesByTheMeasuredSpeedup) {
+  int calls = 0;
+  DtypeDecision fast = micromotion::decide_auto_dtype(c10::kCPU, fake("", 100, 190, &calls));
+  EXPECT_EQ(fast.dtype, c10::kBFloat16);
+  EXPECT_EQ(fast.describe(), "dtype auto: bf16 (1.90x faster than fp32: 190 vs 100 GMAC/s)");
+  DtypeDecision slow = micromotion::decide_auto_dtype(c10::kCPU, fake("", 100, 110, &calls));
+  EXPECT_EQ(slow.dtype, c10::kFloat) << "1.10x is below the 1.15x bar";
+  DtypeDecision half = micromotion::decide_auto_dtype(c10::kCPU, fake("", 200, 100, &calls));
+  EXPECT_EQ(half.dtype, c10::kFloat);
+  EXPECT_EQ(calls, 3);
+  // A probe that fails or measures nonsense: fp32, said so.
+  AutoDtypeOptions bad = fake("", std::nan(""), 100, &calls);
+  EXPECT_EQ(micromotion::decide_auto_dtype(c10::kCPU, bad).dtype, c10::kFloat);
+  bad.probe = []() -> std::pair<double, double> { throw micromotion::Error("no oneDNN"); };
+  const DtypeDecision failed = micromotion::decide_auto_dtype(c10::kCPU, bad);
+  EXPECT_EQ(failed.dtype, c10::kFloat);
+  EXPECT_EQ(failed.reason, "the bf16 probe failed: no oneDNN");
+  // Only CPUs are measured.
+  EXPECT_EQ(micromotion::decide_auto_dtype(c10::Device(c10::kCUDA, 0), fake("", 1, 9, &calls)).dtype,
+            c10::kFloat);
+}
+
+TEST(DtypeAuto, CacheFileRoundTrip) {
+  const std::string file = (mmtest::temp_dir("dtype_auto_cache") / "sub" / "dtype-auto.txt").string();
+  int calls = 0;
+  const DtypeDecision first = micromotion::decide_auto_dtype(c10::kCPU, fake(file, 100, 190, &calls));
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(first.from_cache);
+  ASSERT_TRUE(std::filesystem::exists(file));
+  const std::string text = mmtest::read_file(file);
+  EXPECT_EQ(text, "micromotion dtype-auto v1\n" + micromotion::auto_dtype_cache_key() + "\t100\t190\n");
+  // The next process reads the rates instead of measuring, and decides from them again.
+  const DtypeDecision second = micromotion::decide_auto_dtype(c10::kCPU, fake(file, 100, 100, &calls));
+  EXPECT_EQ(calls, 1);
+  EXPECT_TRUE(second.from_cache);
+  EXPECT_EQ(second.dtype, c10::kBFloat16);
+  EXPECT_EQ(second.describe(), "dtype auto: bf16 (1.90x faster than fp32: 190 vs 100 GMAC/s, cached)");
+  // Another machine's (or thread count's) entry is kept beside ours, not used.
+  {
+    std::ofstream out(file, std::ios::trunc);
+    out << "micromotion dtype-auto v1\nOther CPU|libtorch 1.13.0|64 threads\t50\t200\n";
+  }
+  const DtypeDecision third = micromotion::decide_auto_dtype(c10::kCPU, fake(file, 100, 105, &calls));
+  EXPECT_EQ(calls, 2);
+  EXPECT_EQ(third.dtype, c10::kFloat);
+  EXPECT_EQ(mmtest::read_file(file), "micromotion dtype-auto v1\nOther CPU|libtorch 1.13.0|64 threads\t50\t200\n" +
+                                         micromotion::auto_dtype_cache_key() + "\t100\t105\n");
+}
+
+TEST(DtypeAuto, CorruptCacheIsIgnoredAndRewritten) {
+  const std::string file = (mmtest::temp_dir("dtype_auto_corrupt") / "dtype-auto.txt").string();
+  const std::string key = micromotion::auto_dtype_cache_key();
+  const std::string good = "micromotion dtype-auto v1\n" + key + "\t100\t150\n";
+  const std::vector<std::string> corrupt = {
+      "",                                                       // empty
+      "garbage\n" + key + "\t100\t900\n",                       // wrong header
+      "micromotion dtype-auto v1\n" + key + "\t100\t900",       // good, then a bad line (below)
+      "micromotion dtype-auto v1\n" + key + "\t100\n",          // a field missing
+      "micromotion dtype-auto v1\n" + key + "\t100\t9e99\n",    // out of range
+      "micromotion dtype-auto v1\n" + key + "\t-1\t900\n",      // negative
+      "micromotion dtype-auto v1\n" + key + "\tnan\t900\n",     // not a number
+      "micromotion dtype-auto v1\n" + key + "\t100\t900x\n",    // trailing junk
+      "micromotion dtype-auto v1\n" + key + "\t100\t900\t1\n",  // a field too many
+      "micromotion dtype-auto v1\n" + key + "\t100\t900\n" + std::string(20000, '#'),  // too big
+      "micromotion dtype-auto v1\n\x01\x02\t100\t900\n",                                // control bytes
+  };
+  for (size_t i = 0; i < corrupt.size(); ++i) {
+    std::string text = corrupt[i];
+    if (i == 2) text += "\n" + key.substr(0, 3) + "\x7f\t1\t2\n";  // a valid line, then a bad one
+    {
+      std::ofstream out(file, std::ios::binary | std::ios::trunc);
+      out << text;
+    }
+    int calls = 0;
+    const DtypeDecision d = micromotion::decide_auto_dtype(c10::kCPU, fake(file, 100, 150, &calls));
+    EXPECT_EQ(calls, 1) << "case " << i << ": measured again";
+    EXPECT_FALSE(d.from_cache) << "case " << i;
+    EXPECT_EQ(d.dtype, c10::kBFloat16) << "case " << i;
+    EXPECT_EQ(mmtest::read_file(file), good) << "case " << i << ": rewritten";
+  }
+  // A directory where the file should be: measured, nothing written, no error.
+  const std::string dir = (mmtest::temp_dir("dtype_auto_dir") / "dtype-auto.txt").string();
+  std::filesystem::create_directories(dir);
+  int calls = 0;
+  EXPECT_EQ(micromotion::decide_auto_dtype(c10::kCPU, fake(dir, 100, 150, &calls)).dtype, c10::kBFloat16);
+  EXPECT_EQ(calls, 1);
+}
+
+TEST(DtypeAuto, CacheLocationAndTheEnvironmentSwitch) {
+  {
+    ScopedEnv off("MICROMOTION_DTYPE_CACHE", "off");
+    EXPECT_EQ(micromotion::auto_dtype_cache_file(), "");
+  }
+  ScopedEnv on("MICROMOTION_DTYPE_CACHE", nullptr);
+  {
+    ScopedEnv xdg("XDG_CACHE_HOME", "/tmp/xdg");
+    EXPECT_EQ(micromotion::auto_dtype_cache_file(), "/tmp/xdg/micromotion/dtype-auto.txt");
+  }
+  {
+    ScopedEnv xdg("XDG_CACHE_HOME", "relative");  // not absolute: ignored, as the XDG spec says
+    ScopedEnv home("HOME", "/home/someone");
+    EXPECT_EQ(micromotion::auto_dtype_cache_file(), "/home/someone/.cache/micromotion/dtype-auto.txt");
+  }
+  {
+    ScopedEnv xdg("XDG_CACHE_HOME", nullptr);
+    ScopedEnv home("HOME", nullptr);
+    EXPECT_EQ(micromotion::auto_dtype_cache_file(), "");
+  }
+  const std::string key = micromotion::auto_dtype_cache_key();
+  EXPECT_NE(key.find("|libtorch 1.13"), std::string::npos) << key;
+  EXPECT_NE(key.find("|" + std::to_string(at::get_num_threads()) + " threads"), std::string::npos) << key;
+}
+
+// The real probe, forced to run even where bf16 is unsupported: it never throws; it measures
+// both rates in well under a second, or (no bf16 kernels here) falls back to fp32 saying why.
+TEST(DtypeAuto, RealProbeIsShortAndNeverThrows) {
+  AutoDtypeOptions o;
+  o.bf16_supported = true;
+  const DtypeDecision d = micromotion::decide_auto_dtype(c10::kCPU, o);
+  std::printf("forced probe: %s, %.3f s\n", d.describe().c_str(), d.probe_seconds);
+  if (d.measured) {
+    EXPECT_GT(d.fp32_gmacs, 0);
+    EXPECT_GT(d.bf16_gmacs, 0);
+    EXPECT_LT(d.probe_seconds, 5.0) << "budget 0.6 s after warm-up; generous for a shared machine";
+  } else {
+    EXPECT_EQ(d.dtype, c10::kFloat);
+    EXPECT_EQ(d.reason.rfind("the bf16 probe failed: ", 0), 0u) << d.reason;
+    EXPECT_EQ(d.reason.find('\n'), std::string::npos);
+  }
+}

@@ -34,10 +34,13 @@
 #include <c10/core/Device.h>
 #include <c10/core/ScalarType.h>
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace micromotion {
@@ -110,8 +113,9 @@ class Generator {
 void check_device(const c10::Device& device);
 // Parses "cpu", "cuda", "cuda:N"; throws Error on anything else.
 c10::Device parse_device(const std::string& text);
-// Parses "fp32" / "float32" and "bf16" / "bfloat16"; throws Error on anything else.
-c10::ScalarType parse_dtype(const std::string& text);
+// Parses "fp32" / "float32" and "bf16" / "bfloat16", and "auto": auto_dtype(device).dtype (a
+// short measurement the first time on a machine, see below); throws Error on anything else.
+c10::ScalarType parse_dtype(const std::string& text, const c10::Device& device = c10::kCPU);
 // Whether `device` can run the networks in bf16. CPU: LibTorch 1.13's oneDNN bf16
 // convolutions need AVX-512 BW + VL + DQ and throw mid-forward without them (the same
 // test as ATen's mkldnn_bf16_device_check); CUDA: yes.
@@ -123,5 +127,56 @@ bool bf16_supported(const c10::Device& device);
 //           requirement and the fix ("bf16 needs a CPU with AVX-512 ...: use dtype fp32").
 //           Generator and Encoder call it before reading or converting any weight.
 void check_dtype(const c10::Device& device, c10::ScalarType dtype);
+
+// ------------------------------------------------------------------ dtype auto
+//
+// dtype "auto" picks bf16 only where bf16_supported(device) AND a short probe (3x3 convolutions
+// of a StyleGAN-like layer, 512 -> 512 channels at 32x32, channels-last, fp32 against bf16; a
+// few tenths of a second at most) finds bf16 at least kAutoBf16MinSpeedup times as fast; else fp32.
+// Without bf16 support nothing is measured. Only CPUs are probed: other devices get fp32.
+// The measured rates are cached per machine in a small text file (auto_dtype_cache_file()),
+// keyed by the CPU's model name + LibTorch version + thread count, and per process in memory.
+// The file is bounded (kAutoDtypeCacheMaxBytes) and validated line by line; one that is
+// unreadable, too big or malformed is ignored and rewritten (atomically: temporary + rename),
+// and a decision is always recomputed from the cached rates, never read as such.
+// MICROMOTION_DTYPE_CACHE=off disables the file (the memory cache stays).
+
+constexpr double kAutoBf16MinSpeedup = 1.15;
+constexpr std::size_t kAutoDtypeCacheMaxBytes = 16 * 1024;
+
+struct DtypeDecision {
+  c10::ScalarType dtype = c10::kFloat;  // kFloat or kBFloat16
+  bool bf16_supported = false;
+  bool measured = false;     // rates below are set (by the probe now, or from the cache file)
+  bool from_cache = false;   // rates read from the cache file rather than measured now
+  double fp32_gmacs = 0;     // conv rate of the probe, GMAC/s
+  double bf16_gmacs = 0;
+  double probe_seconds = 0;  // time spent measuring now (0 when cached or not measured)
+  std::string reason;        // "bf16 not supported on this CPU", "1.9x faster than fp32", ...
+  // "dtype auto: fp32 (bf16 not supported on this CPU)", "dtype auto: bf16 (1.90x faster
+  // than fp32: 210 vs 110 GMAC/s, cached)".
+  std::string describe() const;
+};
+
+struct AutoDtypeOptions {
+  // The cache file: empty = none (no reading, no writing).
+  std::string cache_file;
+  // Tests: stands in for bf16_supported(device) / for the measurement (returns {fp32, bf16}
+  // GMAC/s).
+  std::optional<bool> bf16_supported;
+  std::function<std::pair<double, double>()> probe;
+};
+
+// $MICROMOTION_DTYPE_CACHE=off: "" (no file); else $XDG_CACHE_HOME/micromotion/dtype-auto.txt,
+// else $HOME/.cache/micromotion/dtype-auto.txt, else "" (no home).
+std::string auto_dtype_cache_file();
+// The cache key of this machine and process: "<CPU model name>|libtorch <version>|<N> threads".
+std::string auto_dtype_cache_key();
+// The decision for `device`, uncached in memory (reads / writes options.cache_file).
+// Never throws: a failing probe gives fp32 with the failure as reason.
+DtypeDecision decide_auto_dtype(const c10::Device& device, const AutoDtypeOptions& options);
+// The decision for `device` with the default cache file, made once per process (per device
+// and thread count); thread-safe. What parse_dtype("auto") uses.
+const DtypeDecision& auto_dtype(const c10::Device& device = c10::kCPU);
 
 }  // namespace micromotion

@@ -119,10 +119,11 @@ c10::Device parse_device(const std::string& text) {
   throw Error("unknown device '" + text + "' (expected cpu, cuda or cuda:N)");
 }
 
-c10::ScalarType parse_dtype(const std::string& text) {
+c10::ScalarType parse_dtype(const std::string& text, const c10::Device& device) {
   if (text == "fp32" || text == "float32" || text == "float") return c10::kFloat;
   if (text == "bf16" || text == "bfloat16") return c10::kBFloat16;
-  throw Error("unknown dtype '" + text + "' (expected fp32 or bf16)");
+  if (text == "auto") return auto_dtype(device).dtype;
+  throw Error("unknown dtype '" + text + "' (expected fp32, bf16 or auto)");
 }
 
 bool bf16_supported(const c10::Device& device) {
