@@ -125,7 +125,8 @@ mmtest::RunResult cli(const std::string& args) { return mmtest::run(mmtest::cli(
 std::string edit_options(const std::string& extra, bool quiet = true) {
   return "--models " + q(enginetest::test_models()) + " --anchor smile " + (quiet ? "--quiet " : "") + extra;
 }
-const std::string kStateless = "--encoder e4e --detect-every 1 --no-smooth";
+// fp32: segments and the whole render run in separate processes, and "auto" is a measurement.
+const std::string kStateless = "--encoder e4e --detect-every 1 --no-smooth --dtype fp32";
 
 // framemd5 of one kind of stream (v or a): the decoded content with its timestamps.
 std::string md5s(const fs::path& f, const std::string& kind) {

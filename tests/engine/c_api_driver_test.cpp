@@ -117,6 +117,7 @@ TEST(CApi, NativeFramesHoldTheRgbEditInTheirOwnFormat) {
   p.models_dir = models.c_str();
   p.detect_every = 1;
   p.smooth = 0;
+  p.dtype = "fp32";  // the bounds are fp32's; the default "auto" may pick bf16
   char error[1024] = "";
   mm_context* rgb_ctx = mm_create(&p, error, sizeof error);
   ASSERT_NE(rgb_ctx, nullptr) << error;

@@ -25,6 +25,9 @@ EngineOptions options(EditMode mode = EditMode::replace) {
   EngineOptions o;
   o.models_dir = enginetest::test_models().string();
   o.iterations = 2;  // keeps the suite fast; warm frames run warm_iterations (1)
+  // The bounds below are fp32's (one face vs a batch of two within 2 levels, ...); the default
+  // dtype "auto" picks bf16 on CPUs where it is faster.
+  o.dtype = "fp32";
   o.mode = mode;
   return o;
 }

@@ -65,9 +65,12 @@ std::vector<micromotion::ImageRGB8> frames_of(const fs::path& video, const fs::p
   return out;
 }
 
+// fp32 unless the test says otherwise: the bounds are fp32's, and the default dtype "auto"
+// picks bf16 on CPUs where it is faster.
 std::string render(const fs::path& in, const fs::path& out, const std::string& extra) {
+  const std::string dtype = extra.find("--dtype") == std::string::npos ? "--dtype fp32 " : "";
   const auto r = mmtest::run(mmtest::cli() + " render " + q(in) + " " + q(out) + " --models " +
-                             q(enginetest::test_models()) + " --iters 2 --quiet " + extra);
+                             q(enginetest::test_models()) + " --iters 2 --quiet " + dtype + extra);
   EXPECT_EQ(r.status, 0) << r.output;
   return r.output;
 }
