@@ -1,5 +1,6 @@
 // Encoder benchmarks: full-size random-weight IR-SE50 encoders at 256x256, batch 1, fp32 and
-// bf16, and the paper's whole per-image job (ReStyle x5 + edit + 1024 synthesis).
+// bf16, the paper's whole per-image job (ReStyle x5 + edit + 1024 synthesis), and a video
+// keyframe's warm-started inversion with full or 256 reconstructions (reconstruct_at).
 // No files needed. Threads: $OMP_NUM_THREADS, else every hardware thread.
 //
 //   build/bin/bench_encoders --benchmark_repetitions=5 --benchmark_report_aggregates_only=true
@@ -142,6 +143,28 @@ void BM_PaperJob(benchmark::State& state, c10::ScalarType dtype) {
   state.counters["vs_reference_23.5s"] = benchmark::Counter(
       23.5, benchmark::Counter::kIsIterationInvariantRate);  // = 23.5 s / time per job
 }
+
+// A video keyframe's inversion: ReStyle warm-started from the previous frame's latent and
+// reconstruction, one step, and the reconstruction the next frame's warm start needs — at the
+// decoder's full 1024 (reconstruct_at 0, the reference) or stopped at the 256 ToRGB.
+void BM_VideoInversion(benchmark::State& state, int reconstruct_at) {
+  set_threads();
+  const Encoder& enc = get_encoder(EncoderKind::Backbone, at::kFloat, 1024);
+  at::NoGradGuard no_grad;
+  const at::Tensor x = face();
+  InversionOptions o;
+  o.iterations = 1;
+  o.reconstruct_at = reconstruct_at;
+  const WarmStart warm = enc.invert(x, std::nullopt, o).warm_start();  // the "previous frame"
+  for (auto _ : state) benchmark::DoNotOptimize(enc.invert(x, warm, o));
+  state.counters["threads"] = at::get_num_threads();
+  state.counters["peak_rss_MB"] = peak_rss_mb();
+  // (Its effect on the trajectory is measured by ReconstructAt.At256StaysCloseToTheFullTrajectory
+  // in test_encoders: random full-size ReStyle diverges over warm-started frames, so it cannot.)
+}
+
+BENCHMARK_CAPTURE(BM_VideoInversion, full_1024, 0)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
+BENCHMARK_CAPTURE(BM_VideoInversion, at_256, 256)->Unit(benchmark::kMillisecond)->Iterations(3)->UseRealTime();
 
 BENCHMARK_CAPTURE(BM_ConvRate, fp32, at::kFloat)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();
 BENCHMARK_CAPTURE(BM_ConvRate, bf16, at::kBFloat16)->Unit(benchmark::kMillisecond)->MinTime(1.0)->UseRealTime();

@@ -8,8 +8,10 @@
 #include <micromotion/error.h>
 
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <string>
 #include <utility>
@@ -389,8 +391,9 @@ TEST(ReconstructAt, ZeroAndFullResolutionAreBitIdentical) {
 // warm starts like the full ones, up to what the layers above add. Measured on this fixture
 // encoder + seeded 1024 decoder over 8 warm-started frames (1 step each after a 2-step start),
 // worst frame: at 256 latent max|d| 0.0154, mean|d| 0.0026 (max|latent| 4.2), growing slowly
-// with the frames (warm starts carry it); image256 mean|d| 0.55 (the image's std is 1.6); at
-// 512 about half of that. The bounds leave ~1.5-2x. Random weights give the 512 / 1024 ToRGBs
+// with the frames (warm starts carry it); image256 mean|d| 0.55 (the image's std is 1.6); the
+// edited output G(w + 5 d) of the last frame at 1024 within 41.5 dB PSNR (peak 2); at 512 about
+// half of the differences (43.6 dB). The bounds leave ~1.5-2x (PSNR: > 30 dB). Random weights give the 512 / 1024 ToRGBs
 // as much energy as the coarse ones, so the image difference is an upper bound of what a
 // trained model (whose top layers add fine detail that face_pool averages away) shows.
 TEST(ReconstructAt, At256StaysCloseToTheFullTrajectory) {
@@ -409,8 +412,16 @@ TEST(ReconstructAt, At256StaysCloseToTheFullTrajectory) {
       im = std::max(im, mean_abs_diff(cheap.images256[f], full.images256[f]));
     }
     const double range = full.latents.back().abs().max().item<double>();
+    // The edited output of the last frame, G(w + 5 d) at 1024, unclamped (this random decoder's
+    // output spans about [-5, 5]); PSNR against a peak-to-peak of 2 as for [-1, 1] images.
+    const at::Tensor d = at::randn({1, 18, 16}, at::make_generator<at::CPUGeneratorImpl>(5)) * 0.05;
+    const at::Tensor ea = big.decoder().synthesize(full.latents.back() + 5.0 * d);
+    const at::Tensor eb = big.decoder().synthesize(cheap.latents.back() + 5.0 * d);
+    const double psnr = 10 * std::log10(4.0 / std::max((ea - eb).pow(2).mean().item<double>(), 1e-20));
     std::printf("reconstruct_at %d vs full over %d frames: latent max|d| %.3g mean %.3g (max|latent| %.3g), "
-                "image256 max|d| %.3g mean %.3g\n", at, frames, li, lm, range, ii, im);
+                "image256 max|d| %.3g mean %.3g, edited 1024 output PSNR %.1f dB\n", at, frames, li, lm, range,
+                ii, im, psnr);
+    EXPECT_GT(psnr, 30) << at;
     EXPECT_GT(ii, 0) << "it really stopped early";
     EXPECT_LE(li, kReconstructAtLatentMax) << at;
     EXPECT_LE(lm, kReconstructAtLatentMean) << at;
