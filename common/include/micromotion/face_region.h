@@ -11,6 +11,13 @@
 //     ensures: regions == kRegionFace gives exactly face_mask(...); a union is the per-pixel max
 //     of its parts; every part lies inside the face mask's support (never writes outside the
 //     face); values in [0, 1], exactly 0 outside the feathered part.
+//     Each part is the polygon of its landmarks (eyes 36-41 / 42-47, brows 17-21 / 22-26, mouth
+//     48-59, nose hull 27-35, jaw 2-14 closed through the nose base 35-31) grown outward by a
+//     margin proportional to the face's size (face_region.cpp says which and why), smoothstep-
+//     feathered inwards from the grown edge over min(feather * size, 0.6 * margin), then min'ed
+//     with the face mask. A union containing "face" is the face mask. throws micromotion::Error
+//     where face_mask does, and on regions 0 or with bits outside the six parts (as does
+//     face_regions_name).
 #pragma once
 
 #include <micromotion/compositor.h>
