@@ -1,8 +1,10 @@
 // Face front end cost per 1080p frame: detection + 68 landmarks for every face, on every frame
 // versus with tracking (window search per face, full detection every N frames).
 // Needs the face test data: packaging/fetch-test-data.sh (uses faces/bald_guys.jpg, several faces).
+#include <micromotion/compositor.h>
 #include <micromotion/face_detector.h>
 #include <micromotion/face_identity.h>
+#include <micromotion/face_region.h>
 #include <micromotion/face_tracker.h>
 #include <micromotion/ffhq_align.h>
 #include <micromotion/landmarks.h>
@@ -243,6 +245,33 @@ void BM_OneEmbedding(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(identity.embed(f, lm));
 }
 BENCHMARK(BM_OneEmbedding)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The per-face, per-frame mask at 256: face_mask (the yardstick) and region masks, which build
+// the face mask and then rasterise their parts inside each part's bounding box.
+// Arg: regions (1 face = face_mask itself, 8 mouth, 10 eyes+mouth, 62 all five parts).
+void BM_Mask256(benchmark::State& state) {
+  if (!have_data(state)) return;
+  DetectorOptions o;
+  o.upsample = 0;
+  FaceDetector detector(o);
+  const LandmarkPredictor predictor;
+  const ImageRGB8& f = one_face_clip()[0];
+  const auto boxes = detector.detect(f);
+  if (boxes.empty()) {
+    state.SkipWithError("no face in the benchmark frame");
+    return;
+  }
+  const Landmarks lm = predictor.predict(f, boxes[0]);
+  const Affine2 to_frame = ffhq_align(f, lm, {256, 0, true}).to_frame;
+  const auto regions = static_cast<FaceRegions>(state.range(0));
+  if (regions == kRegionFace) {
+    for (auto _ : state) benchmark::DoNotOptimize(face_mask(lm, to_frame, 256));
+  } else {
+    for (auto _ : state) benchmark::DoNotOptimize(region_mask(lm, to_frame, 256, regions));
+  }
+  state.SetLabel(regions == kRegionFace ? "face_mask" : "region_mask " + face_regions_name(regions));
+}
+BENCHMARK(BM_Mask256)->Arg(1)->Arg(8)->Arg(10)->Arg(62)->Unit(benchmark::kMicrosecond)->UseRealTime();
 
 }  // namespace
 
