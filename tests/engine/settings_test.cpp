@@ -151,7 +151,7 @@ TEST(Settings, DefaultsAndChecksComeFromTheTable) {
   q = mm_default_params();
   q.dtype = "fp64";
   EXPECT_EQ(mm_create(&q, error, sizeof error), nullptr);
-  EXPECT_NE(std::string(error).find("dtype must be one of fp32, bf16 (got 'fp64')"), std::string::npos) << error;
+  EXPECT_NE(std::string(error).find("dtype must be one of fp32, bf16, auto (got 'fp64')"), std::string::npos) << error;
 }
 
 // `micromotion settings --json` is the table, row for row.

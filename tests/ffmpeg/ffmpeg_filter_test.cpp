@@ -731,7 +731,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadOption{"mode=sideways", "sideways"},
                       BadOption{"feather=0.9", "feather"},
                       BadOption{"strength=5*(", "Invalid strength expression '5*('"},
-                      BadOption{"dtype=fp64", "dtype must be one of fp32, bf16 (got 'fp64')"},
+                      BadOption{"dtype=fp64", "dtype must be one of fp32, bf16, auto (got 'fp64')"},
                       BadOption{"queue_depth=0", "queue_depth"},
                       BadOption{"encoder=/nonexistent/enc.pt", "/nonexistent/enc.pt"}));
 

@@ -25,6 +25,21 @@
 //             bit-exact. report (when not null): the faces found and, per edited face, its
 //             track, the box of every sample written and the synthesis resolution.
 //   The ImageView overload returns an edited RGB copy.
+// Two rates (DESIGN.md section 8). Per frame: track, match people, smooth, align (the transform
+//   only), composite each face's edit warped to this frame's alignment. Per keyframe: invert +
+//   edit + synthesize, giving the edit in aligned coordinates (delta: G(w') and G(w); replace:
+//   G(w')). A face's keyframes are its track's first frame, every keyframe_every-th frame after
+//   (0: auto, when its aligned face changed by more than keyframe_threshold, at most
+//   kMaxAutoKeyframeGap apart) and when its person changes. With keyframe_every 1 every frame is
+//   a keyframe: exactly the per-frame pipeline above.
+//   process(): no look-ahead, a frame between keyframes gets the previous keyframe's edit;
+//   add()/take() and submit()/receive(): interpolated between the keyframes before and after.
+//   options.live: process() returns at once with each face's newest edit warped onto it, while
+//   the networks work on the newest frame's faces on the engine's own thread whenever free
+//   (live_status() says how fast); before a face's first edit it passes through.
+// People (options.people): a face's person is matched by PersonMatcher; its edits are those for
+//   its person and for everyone (edit_person), its mask the person's region (or options.region).
+//   A face without edits is left bit-exact and not reported.
 // submit / receive / finish: the same, asynchronously, on a worker thread, frames in order.
 //   submit blocks while options.queue_depth frames are waiting; receive(wait) returns the next
 //   finished frame (or nothing: none ready and !wait, or the stream is finished and drained);
@@ -104,8 +119,9 @@ struct FaceReport {
 struct FrameReport {
   int faces_found = 0;      // tracks seen in this frame
   int faces_edited = 0;
+  int keyframes = 0;        // faces the networks ran for in this frame (live: handed over)
   int resolution = 0;       // synthesis resolution used (0: no face)
-  double seconds = 0;       // processing time of this frame
+  double seconds = 0;       // processing time of this frame (with its networks, when offline)
   std::vector<FaceReport> faces;  // one per edited face, in track order
 };
 
@@ -114,6 +130,21 @@ struct EngineFrame {
   std::vector<double> strengths;
   int64_t tag = 0;          // caller's id (e.g. pts), returned with the result
   FrameReport report;
+};
+
+// A frame add() took, done: edited in place (or, with error set, left as it came).
+struct TakenFrame {
+  int64_t tag = 0;
+  FrameReport report;
+  std::string error;
+};
+
+// The live keyframe path (options.live), for status displays.
+struct LiveStatus {
+  int64_t refreshes = 0;          // keyframe jobs finished
+  double network_seconds = 0;     // the newest job's time, hand-over to result
+  double refresh_rate = 0;        // jobs per second over the last few
+  int faces_with_edit = 0;        // live tracks that have an edit to show
 };
 
 class Encoder;
@@ -137,6 +168,19 @@ class Engine {
   // The stream's frame rate, for landmark smoothing (a front end learns it after loading the
   // models). Smoothing starts afresh. Not while frames are queued.
   void set_frame_rate(double frame_rate);
+
+  // Offline with look-ahead, on the caller's thread: add() tracks the frame and runs the
+  // networks for its keyframe faces; take() returns the next frame (in order) whose faces have
+  // the keyframes on both sides they are interpolated between, edited in place; flush() says no
+  // more frames come, after which take() returns every held frame. The frame must stay valid
+  // until take() returns its tag. An error in a frame's tracking or networks is that frame's:
+  // take() returns it unedited with the message. With keyframe_every 1 nothing is held.
+  void add(NativeFrame& frame, const std::vector<double>& strengths, int64_t tag);
+  std::optional<TakenFrame> take();
+  void flush();
+  int held() const;  // frames added and not yet taken
+
+  LiveStatus live_status() const;
 
   void submit(EngineFrame frame);
   std::optional<EngineFrame> receive(bool wait = true);

@@ -58,6 +58,9 @@ struct AlignedFace {
 Quad ffhq_quad(const Landmarks& landmarks);
 AlignGeometry ffhq_geometry(const Quad& quad, int width, int height, const AlignOptions& options = {});
 AlignedFace ffhq_align(const ImageView& frame, const Quad& quad, const AlignOptions& options = {});
+// The to_frame of ffhq_align for that geometry, without touching pixels (the per-frame path of a
+// frame that is not a keyframe needs only where the aligned face lies).
+Affine2 ffhq_to_frame(const AlignGeometry& geometry, int frame_width, int frame_height, const AlignOptions& options = {});
 AlignedFace ffhq_align(const ImageView& frame, const Landmarks& landmarks,
                        const AlignOptions& options = {});
 

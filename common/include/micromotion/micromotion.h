@@ -17,6 +17,16 @@
  *             Out-of-range fields (feather outside [0, 0.5], detect_every < 1, queue_depth < 1,
  *             threads < 0) are refused with a message naming the field.
  *             threads sizes the process-wide LibTorch pool (the last context created wins).
+ * People and edits: with params->edits (an edit-list file, docs/edits.md) the people, their
+ *   edits and regions come from the file; else the one edit is anchor at strength for everyone,
+ *   or, with params->person (PHOTO[,PHOTO...]), only for faces of that person. A face without
+ *   an edit is left bit-exact and not reported. Errors name the list's entry.
+ * Two rates: params->keyframe_every K runs the networks on every K-th frame of a face (and its
+ *   first, and on a change of person); mm_process gives the frames between the edit of the
+ *   keyframe before, mm_submit/mm_receive hold up to K frames and interpolate between the
+ *   keyframes on both sides (mm_flush releases the held ones). params->live: mm_process and
+ *   mm_submit return each frame at once with each face's newest edit warped onto it; the
+ *   networks refresh the edits on the engine's own thread (mm_live_status).
  * mm_process(ctx, in, out, report)
  *   requires: in and out are frames of one size and format (mm_frame below; out has its own
  *             strides); in and out may be the same frame (in place: no copy at all).
@@ -46,6 +56,13 @@
  *   (in->time), n (in->index) and pts (in->pts; INT64_MIN: unknown, NaN) in the one strength
  *   language of every front end (docs/strength.md). Returns 0, or -1 with mm_error(ctx) quoting
  *   the expression and the column of the problem; the previous strength stays.
+ * mm_set_strength / mm_set_strength_expr set the strength of every edit (the one-edit shorthand).
+ * mm_edit_count(ctx) / mm_edit_name(ctx, i): the edits (one without params->edits; an edit
+ *   list's in its order), named "person/anchor" or "anchor" (NULL outside [0, count)).
+ * mm_set_edit_strength(ctx, i, expr): edit i's strength from now on (a number or expression).
+ *   Returns 0, or -1 with mm_error(ctx) saying why (no such edit, a bad expression: the old stays).
+ * mm_live_status(ctx, out): with params->live, the keyframe path's refreshes, latency and rate.
+ *   Returns 0, or -1 for a NULL argument.
  * mm_check_strength_expr(expr, error, error_size): 0 when expr parses, else -1 with the message
  *   copied into error (as mm_create does); needs no context.
  * Strengths that are not a finite number (NaN, +-inf: a constant, or the expression's value at
@@ -164,18 +181,29 @@ typedef struct mm_frame {
 typedef struct mm_face_report {
   int track_id;               /* the same for one face over the frames it is tracked in */
   int x, y, width, height;    /* box of every sample written for this face (0 x 0: none) */
-  int resolution;             /* the generator's output size for this frame             */
+  int resolution;             /* the generator's output size of the edit shown          */
+  char person[32];            /* the track's person ("" : none), NUL-terminated, cut at 31 bytes */
+  int keyframe;               /* 1: the networks ran for this face in this frame        */
 } mm_face_report;
 
 typedef struct mm_report {
   int faces_found;            /* faces tracked in this frame                         */
   int faces_edited;
   int faces_reported;         /* entries of faces[]: min(faces_edited, MM_REPORT_MAX_FACES) */
+  int keyframes;              /* faces the networks ran for (live: handed to them)   */
   mm_face_report faces[MM_REPORT_MAX_FACES];
   double seconds;             /* the engine's time for this frame                   */
   double strength;            /* the strength the frame got                          */
   int strength_non_finite;    /* 1: the expression was NaN or infinite here, strength 0 */
 } mm_report;
+
+/* The live keyframe path (params->live), for a status display. */
+typedef struct mm_live_info {
+  int64_t refreshes;          /* keyframe jobs finished                             */
+  double network_seconds;     /* the newest job's time, hand-over to result          */
+  double refresh_rate;        /* jobs per second, over the last few                  */
+  int faces_with_edit;        /* tracked faces that have an edit to show             */
+} mm_live_info;
 
 int mm_setting_count(void);
 const mm_setting_info* mm_setting_info_at(int index);
@@ -186,6 +214,10 @@ mm_context* mm_create(const mm_params* params, char* error, size_t error_size);
 void mm_destroy(mm_context* ctx);
 int mm_set_strength(mm_context* ctx, double strength);
 int mm_set_strength_expr(mm_context* ctx, const char* expr);
+int mm_edit_count(const mm_context* ctx);
+const char* mm_edit_name(const mm_context* ctx, int edit);
+int mm_set_edit_strength(mm_context* ctx, int edit, const char* expr);
+int mm_live_status(const mm_context* ctx, mm_live_info* out);
 int mm_check_strength_expr(const char* expr, char* error, size_t error_size);
 int mm_set_frame_rate(mm_context* ctx, double fps);
 int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out, mm_report* report);

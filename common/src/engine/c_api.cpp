@@ -1,4 +1,5 @@
 // The C API: a thin shell over Engine that turns exceptions into error strings.
+#include <micromotion/edit_list.h>
 #include <micromotion/engine.h>
 #include <micromotion/error.h>
 #include <micromotion/micromotion.h>
@@ -22,8 +23,13 @@
 
 struct mm_context {
   std::unique_ptr<micromotion::Engine> engine;
-  std::optional<micromotion::StrengthExpression> expression;
-  double strength = 5.0;
+  // One strength per edit: a constant, or an expression evaluated per frame.
+  struct EditStrength {
+    std::optional<micromotion::StrengthExpression> expression;
+    double constant = 5.0;
+  };
+  std::vector<EditStrength> strengths;
+  std::vector<std::string> edit_names;  // "alice/aging", "smile"
   mutable std::mutex error_mutex;
   std::string error;
   struct Meta {
@@ -97,10 +103,18 @@ micromotion::NativeFrame native_of(const mm_frame* f, const char* what) {
 
 // The strength a frame got: the non-finite rule of every front end (strength_expression.h): not
 // a finite number means 0, no micromotion for that frame.
+// The strengths of one frame: one per edit; the report shows the first edit's.
 struct Strength {
-  double value = 0;
-  bool non_finite = false;
+  std::vector<double> values;
+  double value = 0;         // values[0]
+  bool non_finite = false;  // any edit's strength was not finite here (it got 0)
 };
+
+void copy_person(const std::string& name, char (&out)[32]) {
+  const size_t n = std::min(name.size(), sizeof out - 1);
+  std::memcpy(out, name.data(), n);
+  out[n] = '\0';
+}
 
 void fill_report(const micromotion::FrameReport& r, const Strength& st, mm_report* out) {
   if (!out) return;
@@ -109,21 +123,83 @@ void fill_report(const micromotion::FrameReport& r, const Strength& st, mm_repor
   out->strength_non_finite = st.non_finite;
   out->faces_found = r.faces_found;
   out->faces_edited = r.faces_edited;
+  out->keyframes = r.keyframes;
   out->seconds = r.seconds;
   for (const micromotion::FaceReport& f : r.faces) {
     if (out->faces_reported == MM_REPORT_MAX_FACES) break;
-    out->faces[out->faces_reported++] = {f.track_id, f.box.x, f.box.y, f.box.width, f.box.height, f.resolution};
+    mm_face_report& o = out->faces[out->faces_reported++];
+    o = {f.track_id, f.box.x, f.box.y, f.box.width, f.box.height, f.resolution, {}, f.keyframe ? 1 : 0};
+    copy_person(f.person, o.person);
   }
 }
 
-// The frame's strength: the expression at its t, n and pts (INT64_MIN: unknown, NaN), or the constant.
 Strength strength_at(const mm_context* ctx, const mm_frame* f) {
-  if (ctx->expression) {
-    const double pts = f->pts == INT64_MIN ? std::nan("") : static_cast<double>(f->pts);
-    const micromotion::StrengthExpression::Evaluation e = ctx->expression->evaluate(f->time, f->index, pts);
-    return {e.value, e.non_finite};
+  Strength st;
+  const double pts = f->pts == INT64_MIN ? std::nan("") : static_cast<double>(f->pts);
+  for (const mm_context::EditStrength& e : ctx->strengths) {
+    double v = e.constant;
+    bool bad = !std::isfinite(v);
+    if (e.expression) {
+      const micromotion::StrengthExpression::Evaluation x = e.expression->evaluate(f->time, f->index, pts);
+      v = x.value;
+      bad = x.non_finite;
+    } else if (bad) {
+      v = 0;
+    }
+    st.values.push_back(v);
+    st.non_finite = st.non_finite || bad;
   }
-  return std::isfinite(ctx->strength) ? Strength{ctx->strength, false} : Strength{0.0, true};
+  st.value = st.values.empty() ? 0 : st.values.front();
+  return st;
+}
+
+std::vector<std::string> split_photos(const std::string& text) {
+  std::vector<std::string> out;
+  std::string item;
+  for (char c : text + ",") {
+    if (c == ',') {
+      if (!item.empty()) out.push_back(item);
+      item.clear();
+    } else {
+      item += c;
+    }
+  }
+  return out;
+}
+
+// The edit list of params: the file's, or the one edit (anchor, strength) for everyone, or for
+// the one person of params->person; region and others on top.
+micromotion::EditList edit_list_of(const mm_params* params) {
+  using namespace micromotion;
+  EditList list;
+  const bool from_file = params->edits && *params->edits;
+  const bool has_region = params->region && *params->region && std::strcmp(params->region, "face") != 0;
+  if (from_file) {
+    if (params->person && *params->person)
+      throw Error("mm_create: person and edits both given: name the people in the edit list");
+    list = read_edit_list(params->edits);
+    if (has_region) {
+      if (std::any_of(list.regions.begin(), list.regions.end(), [](const RegionSpec& r) { return r.person.empty(); }))
+        throw Error(std::string("mm_create: region '") + params->region + "' and a region for everyone in the edit list " +
+                    params->edits + ": give one");
+      list.regions.push_back(RegionSpec{"", parse_face_regions(params->region), "region"});
+    }
+  } else {
+    if (!params->anchor || !*params->anchor) throw Error("mm_create: no anchor (micromotion) given");
+    std::string person;
+    if (params->person && *params->person) {
+      PersonReference p{"person", split_photos(params->person)};
+      if (p.photos.empty()) throw Error(std::string("person '") + params->person + "': no photo given");
+      list.people.push_back(p);
+    }
+    list.edits.push_back(EditSpec{person, params->anchor, "", "anchor"});
+    if (params->region && *params->region) list.regions.push_back(RegionSpec{"", parse_face_regions(params->region), "region"});
+  }
+  if (params->others == 1) list.others = Others::keep;
+  if (params->others == 2) list.others = Others::edit;
+  if (!list.identity_threshold) list.identity_threshold = params->identity_threshold;
+  check_edit_list(list);
+  return list;
 }
 
 }  // namespace
@@ -189,7 +265,11 @@ mm_context* mm_create(const mm_params* params, char* error, size_t error_size) {
     if (params->dtype) {
       const auto dtypes = micromotion::choices(micromotion::setting("dtype"));
       if (std::find(dtypes.begin(), dtypes.end(), params->dtype) == dtypes.end())
-        throw micromotion::Error(std::string("dtype must be one of fp32, bf16 (got '") + params->dtype + "')");
+{
+        std::string list;
+        for (const auto& d : dtypes) list += (list.empty() ? "" : ", ") + d;
+        throw micromotion::Error("dtype must be one of " + list + " (got '" + params->dtype + "')");
+      }
     }
     micromotion::EngineOptions o;
     if (params->models_dir) o.models_dir = params->models_dir;
@@ -205,13 +285,31 @@ mm_context* mm_create(const mm_params* params, char* error, size_t error_size) {
     o.mask.feather = params->feather;
     o.tracker.detect_every = params->detect_every;
     o.smooth_landmarks = params->smooth != 0;
+    micromotion::check_choice("others", params->others);
+    o.keyframe_every = params->keyframe_every;
+    o.keyframe_threshold = params->keyframe_threshold;
+    o.live = params->live != 0;
+    o.reconstruct_at = params->reconstruct_at;
+    micromotion::check_range("identity_threshold", params->identity_threshold);
     micromotion::check_engine_options(o);
     micromotion::set_threads(params->threads);
-    if (!params->anchor || !*params->anchor) throw micromotion::Error("mm_create: no anchor (micromotion) given");
-    if (params->strength_expr && *params->strength_expr) ctx->expression.emplace(params->strength_expr);
-    ctx->strength = params->strength;
-    ctx->engine = std::make_unique<micromotion::Engine>(
-        o, std::vector<micromotion::Micromotion>{micromotion::find_micromotion(params->anchor, o.models_dir)});
+    const micromotion::EditList list = edit_list_of(params);
+    micromotion::ResolvedEdits edits = micromotion::resolve_edit_list(list, o);
+    const bool from_file = params->edits && *params->edits;
+    for (size_t i = 0; i < edits.motions.size(); ++i) {
+      mm_context::EditStrength e;
+      if (from_file) {
+        e.expression.emplace(edits.strengths[i]);
+      } else if (params->strength_expr && *params->strength_expr) {
+        e.expression.emplace(params->strength_expr);
+      } else {
+        e.constant = params->strength;
+      }
+      ctx->strengths.push_back(std::move(e));
+      const std::string& who = list.edits[i].person;
+      ctx->edit_names.push_back((who.empty() ? "" : who + "/") + list.edits[i].anchor);
+    }
+    ctx->engine = std::make_unique<micromotion::Engine>(o, std::move(edits.motions));
     return ctx.release();
   } catch (...) {
     report(message_of(std::current_exception()));
@@ -223,8 +321,10 @@ void mm_destroy(mm_context* ctx) { delete ctx; }
 
 int mm_set_strength(mm_context* ctx, double strength) {
   if (!ctx) return -1;
-  ctx->strength = strength;
-  ctx->expression.reset();
+  for (mm_context::EditStrength& e : ctx->strengths) {
+    e.constant = strength;
+    e.expression.reset();
+  }
   return 0;
 }
 
@@ -233,11 +333,43 @@ int mm_set_strength_expr(mm_context* ctx, const char* expr) {
   if (!expr) return fail(ctx, "mm_set_strength_expr: expression is NULL");
   try {
     micromotion::StrengthExpression parsed(expr);  // parsed first: a bad one leaves the old in place
-    ctx->expression = std::move(parsed);
+    for (mm_context::EditStrength& e : ctx->strengths) e.expression = parsed;
     return 0;
   } catch (...) {
     return fail(ctx, message_of(std::current_exception()));
   }
+}
+
+int mm_edit_count(const mm_context* ctx) { return ctx ? static_cast<int>(ctx->strengths.size()) : -1; }
+
+const char* mm_edit_name(const mm_context* ctx, int edit) {
+  if (!ctx || edit < 0 || edit >= static_cast<int>(ctx->edit_names.size())) return nullptr;
+  return ctx->edit_names[static_cast<size_t>(edit)].c_str();
+}
+
+int mm_set_edit_strength(mm_context* ctx, int edit, const char* expr) {
+  if (!ctx) return -1;
+  if (edit < 0 || edit >= static_cast<int>(ctx->strengths.size()))
+    return fail(ctx, "mm_set_edit_strength: no edit " + std::to_string(edit) + " (there are " +
+                         std::to_string(ctx->strengths.size()) + ")");
+  if (!expr) return fail(ctx, "mm_set_edit_strength: expression is NULL");
+  try {
+    micromotion::StrengthExpression parsed(expr);
+    ctx->strengths[static_cast<size_t>(edit)].expression = std::move(parsed);
+    return 0;
+  } catch (...) {
+    return fail(ctx, message_of(std::current_exception()));
+  }
+}
+
+int mm_live_status(const mm_context* ctx, mm_live_info* out) {
+  if (!ctx || !out) return -1;
+  const micromotion::LiveStatus s = ctx->engine->live_status();
+  out->refreshes = s.refreshes;
+  out->network_seconds = s.network_seconds;
+  out->refresh_rate = s.refresh_rate;
+  out->faces_with_edit = s.faces_with_edit;
+  return 0;
 }
 
 int mm_check_strength_expr(const char* expr, char* error, size_t error_size) {
@@ -272,7 +404,7 @@ int mm_process(mm_context* ctx, const mm_frame* in, mm_frame* out, mm_report* re
     micromotion::copy_frame(src, dst);  // nothing to do in place
     micromotion::FrameReport rep;
     const Strength st = strength_at(ctx, in);
-    ctx->engine->process(dst, {st.value}, &rep);
+    ctx->engine->process(dst, st.values, &rep);
     fill_report(rep, st, report);
     out->index = in->index;
     out->time = in->time;
@@ -289,7 +421,7 @@ int mm_submit(mm_context* ctx, const mm_frame* in) {
     micromotion::EngineFrame f;
     f.frame = micromotion::FrameBuffer::copy_of(native_of(in, "mm_submit"));
     const Strength st = strength_at(ctx, in);
-    f.strengths = {st.value};
+    f.strengths = st.values;
     {
       std::lock_guard<std::mutex> lock(ctx->meta_mutex);
       f.tag = ctx->submitted++;
@@ -318,7 +450,10 @@ int mm_receive(mm_context* ctx, mm_frame* out, int wait, mm_report* report) {
       return fail(ctx, "mm_receive: output frame differs from the submitted frame in size or format (frame dropped)");
     micromotion::NativeFrame dst = native_of(out, "mm_receive: output");
     f->frame.copy_to(dst);
-    fill_report(f->report, {meta.strength, meta.strength_non_finite}, report);
+    Strength st;
+    st.value = meta.strength;
+    st.non_finite = meta.strength_non_finite;
+    fill_report(f->report, st, report);
     out->index = meta.index;
     out->time = meta.time;
     out->pts = meta.pts;

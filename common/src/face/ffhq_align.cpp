@@ -263,6 +263,32 @@ AlignGeometry ffhq_geometry(const Quad& quad_in, int width, int height, const Al
   return g;
 }
 
+Affine2 ffhq_to_frame(const AlignGeometry& g, int frame_width, int frame_height, const AlignOptions& options) {
+  const int out_size = options.output_size;
+  // to_frame: output pixel centre (u, v) -> padded image p = nw + (ne-nw)(u+.5)/S + (sw-nw)(v+.5)/S
+  // (the QUAD map is affine for the parallelogram quads used here) -> undo pad and crop -> undo the
+  // shrink with the true per-axis scale of the resize (centre-aligned, like PIL's resize).
+  const Point2d nw = g.quad_final[0], sw = g.quad_final[1], ne = g.quad_final[3];
+  const double inv = 1.0 / out_size;
+  Affine2 m;
+  m.a = (ne.x - nw.x) * inv;
+  m.b = (sw.x - nw.x) * inv;
+  m.c = (ne.y - nw.y) * inv;
+  m.d = (sw.y - nw.y) * inv;
+  m.tx = nw.x + 0.5 * (m.a + m.b);
+  m.ty = nw.y + 0.5 * (m.c + m.d);
+  const double ox = (g.cropped ? g.crop[0] : 0) - (g.padded ? g.pad[0] : 0);
+  const double oy = (g.cropped ? g.crop[1] : 0) - (g.padded ? g.pad[1] : 0);
+  m.tx += ox;
+  m.ty += oy;
+  if (g.shrink > 1) {
+    const double kx = static_cast<double>(frame_width) / g.shrunk_size[0];
+    const double ky = static_cast<double>(frame_height) / g.shrunk_size[1];
+    m = Affine2{m.a * kx, m.b * kx, (m.tx + 0.5) * kx - 0.5, m.c * ky, m.d * ky, (m.ty + 0.5) * ky - 0.5};
+  }
+  return m;
+}
+
 AlignedFace ffhq_align(const ImageView& frame, const Quad& quad, const AlignOptions& options) {
   if (frame.empty()) throw Error("FFHQ alignment: empty frame");
   AlignedFace out;
@@ -291,28 +317,7 @@ AlignedFace ffhq_align(const ImageView& frame, const Quad& quad, const AlignOpti
   out.image = pil_transform_quad(cur, tsize, tsize, corners);
   if (out_size < tsize) out.image = pil_resize_lanczos(out.image.view(), out_size, out_size);
 
-  // to_frame: output pixel centre (u, v) -> padded image p = nw + (ne-nw)(u+.5)/S + (sw-nw)(v+.5)/S
-  // (the QUAD map is affine for the parallelogram quads used here) -> undo pad and crop -> undo the
-  // shrink with the true per-axis scale of the resize (centre-aligned, like PIL's resize).
-  const Point2d nw = g.quad_final[0], sw = g.quad_final[1], ne = g.quad_final[3];
-  const double inv = 1.0 / out_size;
-  Affine2 m;
-  m.a = (ne.x - nw.x) * inv;
-  m.b = (sw.x - nw.x) * inv;
-  m.c = (ne.y - nw.y) * inv;
-  m.d = (sw.y - nw.y) * inv;
-  m.tx = nw.x + 0.5 * (m.a + m.b);
-  m.ty = nw.y + 0.5 * (m.c + m.d);
-  const double ox = (g.cropped ? g.crop[0] : 0) - (g.padded ? g.pad[0] : 0);
-  const double oy = (g.cropped ? g.crop[1] : 0) - (g.padded ? g.pad[1] : 0);
-  m.tx += ox;
-  m.ty += oy;
-  if (g.shrink > 1) {
-    const double kx = static_cast<double>(frame.width) / g.shrunk_size[0];
-    const double ky = static_cast<double>(frame.height) / g.shrunk_size[1];
-    m = Affine2{m.a * kx, m.b * kx, (m.tx + 0.5) * kx - 0.5, m.c * ky, m.d * ky, (m.ty + 0.5) * ky - 0.5};
-  }
-  out.to_frame = m;
+  out.to_frame = ffhq_to_frame(g, frame.width, frame.height, options);
   return out;
 }
 

@@ -61,44 +61,41 @@ const mm_setting_info kSettings[] = {
      "CPU threads for the networks (0: every CPU, or $MICROMOTION_THREADS)", "threads", kAll, nullptr, 0},
     {"edits", MM_SETTING_STRING, "", 0, 0, nullptr,
      "edit-list file (JSON, docs/edits.md): people by reference photos, their edits, regions and others; "
-     "replaces anchor and strength", "", kAll, nullptr, 0},
+     "replaces anchor and strength", "",
+     0, "not in any front end yet: the C API and the engine take it (mm_params); render, the filter and obs follow", 0},
     {"person", MM_SETTING_STRING, "", 0, 0, nullptr,
      "a person by reference photos, NAME=PHOTO[,PHOTO...]: only faces matching a person are edited (see others)", "",
-     MM_FRONT_END_CLI | MM_FRONT_END_FFMPEG,
-     "cli: repeatable; ffmpeg: PHOTO[,PHOTO...], one person, for one-liners; not in obs: people come from the "
-     "edit-list file (edits)", 0},
+     0, "not in any front end yet: the C API and the engine take it (mm_params); render, the filter and obs follow", 0},
     {"edit", MM_SETTING_STRING, "", 0, 0, nullptr,
      "an edit, [NAME/]ANCHOR[=STRENGTH]: a micromotion for one person (or everyone); several add up", "",
-     MM_FRONT_END_CLI,
-     "cli: repeatable (anchor and strength are the one-edit shorthand); not in ffmpeg, not in obs: several edits "
-     "come from the edit-list file (edits)", 0},
+     0, "not in any front end yet: the C API takes several edits through an edit-list file (edits)", 0},
     {"region", MM_SETTING_STRING, "face", 0, 0, nullptr,
      "where the edit writes: face, eyes, brows, mouth, nose, jaw or a union (eyes+mouth)", "",
-     MM_FRONT_END_CLI | MM_FRONT_END_FFMPEG,
-     "cli: [NAME/]REGION, repeatable, per person; not in obs: regions come from the edit-list file (edits)", 0},
+     0, "not in any front end yet: the C API and the engine take it (mm_params); render, the filter and obs follow", 0},
     {"others", MM_SETTING_CHOICE, "auto", 0, 2, "auto|keep|edit",
      "faces that match no person: keep them as they are, or give them the edits for everyone (auto: keep once a "
-     "person is named)", "", MM_FRONT_END_CLI | MM_FRONT_END_FFMPEG,
-     "not in obs: set in the edit-list file (edits)", 0},
+     "person is named)", "",
+     0, "not in any front end yet: the C API and the engine take it (mm_params); render, the filter and obs follow", 0},
     {"identity_threshold", MM_SETTING_NUMBER, "0.6", 0.05, 2, nullptr,
      "largest face-recognition distance at which a face is a person (dlib's documented 0.6)", "",
-     MM_FRONT_END_CLI | MM_FRONT_END_FFMPEG, "not in obs: set in the edit-list file (edits)", 0},
+     0, "not in any front end yet: the C API and the engine take it (mm_params); render, the filter and obs follow", 0},
     {"keyframe_every", MM_SETTING_INT, "1", 0, 1000, nullptr,
      "run the networks on every K-th frame of a face and interpolate the edit in between (1: every frame; "
-     "0 or auto: when the face has changed, at most 8 apart)", "frames", MM_FRONT_END_CLI | MM_FRONT_END_FFMPEG,
-     "not in obs: live video refreshes each face's edit as fast as the networks allow (live)", 0},
+     "0 or auto: when the face has changed, at most 8 apart)", "frames",
+     0, "not in any front end yet: the C API and the engine take it (mm_params); render, the filter and obs follow", 0},
     {"keyframe_threshold", MM_SETTING_NUMBER, "0.04", 0.001, 1, nullptr,
      "with keyframe_every auto: the change of the aligned face since its last keyframe (mean absolute difference) "
-     "that makes a new one", "fraction of full scale", MM_FRONT_END_CLI | MM_FRONT_END_FFMPEG,
-     "not in obs: live video has no keyframe schedule (live)", 0},
+     "that makes a new one", "fraction of full scale",
+     0, "not in any front end yet: the C API and the engine take it (mm_params); render, the filter and obs follow", 0},
     {"live", MM_SETTING_BOOL, "0", 0, 1, nullptr,
      "every frame out at once, each face's newest edit warped onto it, the networks refreshing the edits in the "
      "background (0: every frame waits for its own edit)", "", 0,
-     "not in any front end as such: obs turns it on with its default 'follow the head' (slow engine) choice; "
-     "render and the filter wait for every keyframe (keyframe_every)", 0},
+     "not in any front end yet: the C API takes it (mm_params); render and the filter wait for every keyframe "
+     "(keyframe_every)", 0},
     {"reconstruct_at", MM_SETTING_INT, "0", 0, 1024, nullptr,
      "resolution of ReStyle's warm-start reconstruction of each face (0: the generator's; 256 costs less, "
-     "the result differs slightly)", "pixels", kAll, nullptr, 0},
+     "the result differs slightly)", "pixels",
+     0, "not in any front end yet: the C API and the engine take it (mm_params); render, the filter and obs follow", 0},
 };
 
 std::string number_text(double v) {
