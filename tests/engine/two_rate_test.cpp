@@ -1,0 +1,93 @@
+// The two-rate engine (DESIGN.md section 8): keyframes every K frames with the edit interpolated
+// in between, and live mode, on a moving face with the test models.
+#include "engine/engine_test_support.h"
+
+#include <micromotion/engine.h>
+#include <micromotion/motion.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace micromotion;
+
+EngineOptions two_rate_options() {
+  EngineOptions o;
+  o.models_dir = enginetest::test_models().string();
+  o.iterations = 2;
+  o.dtype = "fp32";
+  o.faces = FaceSelection::largest;  // pan_zoom shows a second, partial face
+  return o;
+}
+
+Micromotion smile() { return find_micromotion("smile", enginetest::test_models().string()); }
+
+// K = 4 on a zooming, panning face: keyframes on frames 0 and 4; every frame edited, only
+// inside its own face (the edit is warped to each frame's alignment); frames wait for the next
+// keyframe, and flush() releases the last ones.
+TEST(TwoRate, KeyframesEveryKEditEveryFrameOnItsOwnFace) {
+  const auto frames = enginetest::clip_frames("pan_zoom", 0, 7);
+  EngineOptions o = two_rate_options();
+  o.keyframe_every = 4;
+  Engine engine(o, {smile()});
+  std::vector<ImageRGB8> out(frames.begin(), frames.end());
+  std::vector<NativeFrame> views;
+  for (auto& f : out) views.push_back(native_view(f));
+  std::vector<TakenFrame> taken;
+  int max_held = 0;
+  for (size_t i = 0; i < frames.size(); ++i) {
+    engine.add(views[i], {5.0}, static_cast<int64_t>(i));
+    max_held = std::max(max_held, engine.held());
+    while (auto t = engine.take()) taken.push_back(std::move(*t));
+  }
+  EXPECT_LE(max_held, 5);
+  EXPECT_EQ(engine.held(), 2) << "frames 5 and 6 wait for a keyframe that never comes";
+  engine.flush();
+  while (auto t = engine.take()) taken.push_back(std::move(*t));
+  ASSERT_EQ(taken.size(), frames.size());
+  for (size_t i = 0; i < taken.size(); ++i) {
+    SCOPED_TRACE("frame " + std::to_string(i));
+    EXPECT_EQ(taken[i].tag, static_cast<int64_t>(i));
+    EXPECT_TRUE(taken[i].error.empty()) << taken[i].error;
+    ASSERT_EQ(taken[i].report.faces_edited, 1);
+    EXPECT_EQ(taken[i].report.faces[0].keyframe, i % 4 == 0);
+    const auto c = enginetest::compare(out[i], frames[i], enginetest::face_regions(frames[i]));
+    EXPECT_GT(c.changed, 2000);
+    EXPECT_EQ(c.outside, 0) << "the edit left the face of this frame";
+  }
+}
+
+// Live: process() returns at once; once the background networks have a result, every frame
+// carries an edit on the face's current position.
+TEST(TwoRate, LiveFramesCarryTheNewestEditOnTheCurrentFace) {
+  const auto frames = enginetest::clip_frames("pan_zoom", 0, 7);
+  EngineOptions o = two_rate_options();
+  o.live = true;
+  Engine engine(o, {smile()});
+  FrameReport rep;
+  ImageRGB8 first = engine.process(frames[0], {5.0}, &rep);
+  EXPECT_EQ(rep.keyframes, 1) << "the face goes to the networks";
+  EXPECT_EQ(rep.faces_edited, 0) << "no edit exists yet: the frame passes through";
+  EXPECT_TRUE(first == frames[0]);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (engine.live_status().refreshes == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_GE(engine.live_status().refreshes, 1);
+  const double network = engine.live_status().network_seconds;
+  for (size_t i = 1; i < frames.size(); ++i) {
+    SCOPED_TRACE("frame " + std::to_string(i));
+    const ImageRGB8 edited = engine.process(frames[i], {5.0}, &rep);
+    ASSERT_EQ(rep.faces_edited, 1);
+    EXPECT_LT(rep.seconds, network) << "the per-frame path waited for the networks";
+    const auto c = enginetest::compare(edited, frames[i], enginetest::face_regions(frames[i]));
+    EXPECT_GT(c.changed, 2000);
+    EXPECT_EQ(c.outside, 0);
+  }
+  EXPECT_GT(engine.live_status().refresh_rate, 0.0);
+}
+
+}  // namespace
