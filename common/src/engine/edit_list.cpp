@@ -176,6 +176,17 @@ EditSpec edit_of(const Json& e, const std::string& where) {
   return s;
 }
 
+// parse_face_regions, whose message quotes the text as it is: text that is not short printable
+// ASCII is refused here, escaped (a file's bytes never reach a message raw).
+FaceRegions regions_of(const std::string& text) {
+  const bool plain_text = text.size() <= 48 && std::all_of(text.begin(), text.end(), [](char c) {
+    return c >= 0x20 && c < 0x7f && c != '\\' && c != '\'';
+  });
+  if (!plain_text)
+    throw Error("region " + q(text) + ": not a region (parts: face, eyes, brows, mouth, nose, jaw; join with +)");
+  return parse_face_regions(text);
+}
+
 RegionSpec region_of(const Json& e, const std::string& where) {
   if (!e.is_object()) throw Error(where + ": must be an object ({\"region\": ...})");
   check_keys(e, where, {"person", "region"});
@@ -184,7 +195,7 @@ RegionSpec region_of(const Json& e, const std::string& where) {
   r.person = string_of(e, "person", where, false);
   const std::string text = string_of(e, "region", where, true);
   try {
-    r.regions = parse_face_regions(text);
+    r.regions = regions_of(text);
   } catch (const Error& ex) {
     throw Error(where + (r.person.empty() ? "" : " (person " + q(r.person) + ")") + ": " + ex.what());
   }
@@ -327,7 +338,7 @@ RegionSpec parse_region_arg(const std::string& text, const std::vector<PersonRef
     regions = text.substr(slash + 1);
   }
   try {
-    r.regions = parse_face_regions(regions);
+    r.regions = regions_of(regions);
   } catch (const Error& e) {
     throw Error(r.where + ": " + e.what());
   }
