@@ -1,4 +1,5 @@
 #include <micromotion/error.h>
+#include <micromotion/model_paths.h>
 #include <micromotion/face_detector.h>
 #include <micromotion/face_identity.h>
 #include <micromotion/person_matcher.h>
@@ -16,32 +17,7 @@ namespace {
 
 constexpr const char* kIdentityModel = "dlib_face_recognition_resnet_model_v1.dat";
 
-// find_model_file(kIdentityModel, option) of model_paths.h, in the same order (option,
-// $MICROMOTION_MODELS, $XDG_DATA_HOME or ~/.local/share, /usr/share). model_paths.cpp is built into
-// the core layer (LibTorch), which the face layer does not link; until it moves below the face
-// layer this mirrors it. Keep the two in step.
-std::string find_identity_model(const std::string& option) {
-  std::vector<std::string> dirs;
-  auto add = [&dirs](const std::string& d) {
-    if (!d.empty() && std::find(dirs.begin(), dirs.end(), d) == dirs.end()) dirs.push_back(d);
-  };
-  add(option);
-  if (const char* env = std::getenv("MICROMOTION_MODELS"); env && *env) add(env);
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) {
-    add(std::string(xdg) + "/micromotion/models");
-  } else if (const char* home = std::getenv("HOME"); home && *home) {
-    add(std::string(home) + "/.local/share/micromotion/models");
-  }
-  add("/usr/share/micromotion/models");
-  std::string msg = std::string("model file '") + kIdentityModel + "' not found; searched:";
-  for (const std::string& d : dirs) {
-    const std::filesystem::path p = std::filesystem::path(d) / kIdentityModel;
-    if (std::filesystem::is_regular_file(p)) return p.string();
-    msg += " " + p.string();
-  }
-  throw Error(msg + ". Get it from http://dlib.net/files/dlib_face_recognition_resnet_model_v1.dat.bz2 "
-                    "(licence: CC0 1.0)");
-}
+std::string find_identity_model(const std::string& option) { return find_model_file(kIdentityModel, option); }
 
 std::string where(const std::string& person, const std::string& photo) {
   return "person '" + person + "': photo '" + photo + "': ";
