@@ -20,7 +20,7 @@ esac
 runs=${FUZZ_RUNS:-1000000}
 fixtures=${MICROMOTION_FIXTURES:-../shared/fixtures}
 build=build-fuzz
-targets=${FUZZ_TARGETS:-checkpoint pickle npy safetensors strength}
+targets=${FUZZ_TARGETS:-checkpoint pickle npy safetensors strength edit_list}
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
   -DMICROMOTION_BUILD_FUZZ=ON -DMICROMOTION_BUILD_TESTS=OFF -DMICROMOTION_BUILD_BENCH=OFF \
@@ -31,6 +31,8 @@ seeds="$build/seeds"
 for t in $targets; do rm -rf "${seeds:?}/$t" "$build/crashes/$t-"* "$build/logs/$t.log"; done
 python3 tests/fuzz/make_seeds.py "$seeds"
 for t in $targets; do mkdir -p "$seeds/$t"; done
+# Edit lists: valid and hostile ones, kept as files (docs/edits.md).
+[ -d "$seeds/edit_list" ] && cp tests/fuzz/seeds/edit_list/*.json "$seeds/edit_list/"
 # Small checkpoints only (up to -max_len): the mutator works best on short inputs.
 find "$fixtures" -type f \( -name '*.pt' -o -name 'd_latent*' \) -size -64k -exec cp {} "$seeds/checkpoint/" \;
 find "$fixtures" -type f -name '*.npy' -size -64k -exec cp {} "$seeds/npy/" \;
