@@ -1,4 +1,5 @@
-// `micromotion render`: apply a micromotion to every face of a video.
+// `micromotion render`: apply micromotions to the faces of a video: one for everyone
+// (--anchor, --strength) or an edit list (--edits, --person, --edit, --region; docs/edits.md).
 #include "commands.h"
 #include "output_file.h"
 #include "render_options.h"
@@ -36,7 +37,7 @@ struct RenderCommand {
 };
 
 // A sheet of a few frames (rows) x strengths -s .. +s (columns), each tile 256 px high.
-void preview(const RenderCommand& a, const Micromotion& m, double s) {
+void preview(const RenderCommand& a, const EngineOptions& options, const Micromotion& m, double s) {
   double fps = 0;
   constexpr int kRows = 4;
   std::vector<ImageRGB8> rows = sample_frames(a.in, kRows, a.max_frames, &fps);
@@ -46,7 +47,9 @@ void preview(const RenderCommand& a, const Micromotion& m, double s) {
   const int th = 256, tw = std::max(1, rows[0].width() * th / std::max(1, rows[0].height()));
   ImageRGB8 sheet(tw * static_cast<int>(strengths.size()), th * static_cast<int>(n_rows), 0);
   // One engine (one model load) for the sheet; every tile is a fresh one-frame stream.
-  Engine engine(engine_options(a.edit, fps), {m});
+  EngineOptions o = options;
+  if (fps > 0) o.frame_rate = fps;
+  Engine engine(o, {m});
   for (size_t c = 0; c < strengths.size(); ++c) {
     for (size_t r = 0; r < n_rows; ++r) {
       engine.reset();
@@ -78,54 +81,109 @@ void render(const RenderCommand& a) {
     frames_index = index_video(a.in);
     range = segment_ranges(frames_index->frames(), frames_index->keyframes, seg->count, a.preroll)[static_cast<size_t>(seg->index - 1)];
   }
+  // Who gets which edit: checked (options, list file, photos, micromotions) before a model loads.
+  const EditList list = render_edit_list(a.edit);
+  if (!a.preview.empty() && (list.edits.size() != 1 || !list.people.empty()))
+    throw Error("--preview shows one edit for everyone at strengths -s..+s: it takes no --person or several "
+                "--edit, nor an edit list with people or several edits (this one has " +
+                std::to_string(list.people.size()) + " people and " + std::to_string(list.edits.size()) + " edits)");
   SignalScope signals;  // from here a signal never leaves a partial file behind
-  Micromotion m = find_micromotion(a.edit.anchor, a.edit.models_dir);
-  const StrengthExpression strength(a.edit.strength);
+  EngineOptions engine_opts = engine_options(a.edit, 0);
+  ResolvedEdits resolved = render_edits(a.edit, list, engine_opts);
+  std::vector<StrengthExpression> strengths;
+  for (const std::string& text : resolved.strengths) strengths.emplace_back(text);
+  const size_t n_edits = strengths.size();
+  // How the summary and the warnings name edit i: its micromotion, and its person.
+  std::vector<std::string> edit_names;
+  for (size_t i = 0; i < n_edits; ++i)
+    edit_names.push_back((list.edits[i].person.empty() ? "" : list.edits[i].person + "/") + resolved.motions[i].name);
   if (!a.preview.empty()) {
-    preview(a, m, strength(0, 0));
+    preview(a, engine_opts, resolved.motions[0], strengths[0](0, 0));
     return;
   }
-  Engine engine(engine_options(a.edit, 0), {m});
+  std::vector<std::string> motion_names;
+  for (const Micromotion& m : resolved.motions) motion_names.push_back(m.name);
+  Engine engine(engine_opts, std::move(resolved.motions));
 
-  // Frames are edited one at a time as they are submitted, so an engine error belongs to its
-  // frame: that frame is kept unedited (the transcoder warns) and the next one is tried.
-  std::deque<EditedFrame> edited;
-  int64_t frames_with_faces = 0, non_finite_frames = 0, frames_edited_or_not = 0;
+  // Frames go to the engine as they are decoded (add) and come back in order once the
+  // keyframes they are interpolated between are there (take; with keyframe_every 1 at once). An
+  // engine error belongs to its frame: that frame is kept unedited (the transcoder warns).
+  std::map<int64_t, EditedFrame> taken;         // frames taken, by index
+  std::deque<int64_t> order;                    // frames submitted, not yet received
+  std::map<int64_t, std::vector<double>> frame_strengths;  // per frame held: its strengths
+  int64_t frames_with_faces = 0, frames_edited_or_not = 0, non_finite_frames = 0;
+  std::vector<int64_t> non_finite(n_edits, 0);  // per edit: frames where its strength was not finite
   std::map<int, int64_t> track_frames;  // per face track: the frames it was edited in
+  std::map<int, std::string> track_person;
   std::string first_failure;
   FrameEditor editor;
-  double strength_min = INFINITY, strength_max = -INFINITY;  // over the frames written
-  editor.submit = [&](NativeFrame& frame, int64_t index, double seconds, double pts) {
-    EditedFrame e;
-    e.index = index;
-    try {
-      FrameReport report;
-      // The non-finite rule (strength_expression.h): such a frame gets strength 0; warned once.
-      const StrengthExpression::Evaluation st = strength.evaluate(seconds, index, pts);
-      if (st.non_finite && non_finite_frames++ == 0)
-        std::fprintf(stderr, "micromotion: warning: the strength '%s' is not a finite number at %.3f s (frame %lld); "
-                     "such frames get strength 0 (no micromotion)\n", strength.text().c_str(), seconds, static_cast<long long>(index));
-      engine.process(frame, {st.value}, &report);
-      if (!seg || index >= range.begin) {  // a segment's pre-roll frames are not written
+  std::vector<double> strength_min(n_edits, INFINITY), strength_max(n_edits, -INFINITY);  // over the frames written
+  auto take = [&] {
+    while (std::optional<TakenFrame> t = engine.take()) {
+      EditedFrame e;
+      e.index = t->tag;
+      e.error = t->error;
+      const std::vector<double> st = std::move(frame_strengths[t->tag]);
+      frame_strengths.erase(t->tag);
+      if (!e.error.empty()) {
+        if (first_failure.empty()) first_failure = e.error;
+      } else if (!seg || t->tag >= range.begin) {  // a segment's pre-roll frames are not written
         ++frames_edited_or_not;
-        strength_min = std::min(strength_min, st.value);
-        strength_max = std::max(strength_max, st.value);
-        if (report.faces_edited > 0) ++frames_with_faces;
-        for (const FaceReport& f : report.faces) ++track_frames[f.track_id];
+        for (size_t i = 0; i < n_edits; ++i) {
+          strength_min[i] = std::min(strength_min[i], st[i]);
+          strength_max[i] = std::max(strength_max[i], st[i]);
+        }
+        if (t->report.faces_edited > 0) ++frames_with_faces;
+        for (const FaceReport& f : t->report.faces) {
+          ++track_frames[f.track_id];
+          if (!f.person.empty()) track_person[f.track_id] = f.person;
+        }
       }
-    } catch (const std::exception& ex) {
+      taken[e.index] = std::move(e);
+    }
+  };
+  editor.submit = [&](NativeFrame& frame, int64_t index, double seconds, double pts) {
+    order.push_back(index);
+    std::vector<double> st(n_edits);
+    bool any_non_finite = false;
+    for (size_t i = 0; i < n_edits; ++i) {
+      // The non-finite rule (strength_expression.h), per edit: such a frame gets strength 0
+      // for that edit; warned once per edit.
+      const StrengthExpression::Evaluation v = strengths[i].evaluate(seconds, index, pts);
+      st[i] = v.value;
+      if (!v.non_finite) continue;
+      any_non_finite = true;
+      if (non_finite[i]++ == 0)
+        std::fprintf(stderr, "micromotion: warning: the strength '%s'%s is not a finite number at %.3f s (frame %lld); "
+                     "such frames get strength 0 (no micromotion)\n", strengths[i].text().c_str(),
+                     n_edits > 1 ? (" of " + list.edits[i].where + " (" + edit_names[i] + ")").c_str() : "", seconds,
+                     static_cast<long long>(index));
+    }
+    if (any_non_finite && (!seg || index >= range.begin)) ++non_finite_frames;
+    frame_strengths[index] = st;
+    try {
+      engine.add(frame, st, index);
+    } catch (const std::exception& ex) {  // the engine refused the frame itself: it stays as it came
+      frame_strengths.erase(index);
+      EditedFrame e;
+      e.index = index;
       e.error = ex.what();
       if (first_failure.empty()) first_failure = e.error;
+      taken[index] = std::move(e);
     }
-    edited.push_back(std::move(e));
+    take();
   };
   editor.receive = [&](bool) -> std::optional<EditedFrame> {
-    if (edited.empty()) return std::nullopt;
-    EditedFrame e = std::move(edited.front());
-    edited.pop_front();
+    take();
+    if (order.empty()) return std::nullopt;
+    const auto it = taken.find(order.front());
+    if (it == taken.end()) return std::nullopt;  // held for the keyframe after it
+    EditedFrame e = std::move(it->second);
+    taken.erase(it);
+    order.pop_front();
     return e;
   };
-  editor.finish = [] {};
+  editor.finish = [&] { engine.flush(); };
 
   const auto t0 = std::chrono::steady_clock::now();
   auto last = t0;
@@ -170,28 +228,43 @@ void render(const RenderCommand& a) {
   if (r.rotation) notes += fmt::format(", edited as displayed (turned {} degrees)", r.rotation);
   if (r.resized) notes += fmt::format(", {} frames scaled to the first size", r.resized);
   if (r.skipped) notes += fmt::format(", {} damaged frames skipped", r.skipped);
-  if (non_finite_frames) notes += fmt::format(", {} frames at strength 0 (strength not a finite number)", non_finite_frames);
+  if (non_finite_frames)
+    notes += n_edits > 1 ? fmt::format(", {} frames with an edit at strength 0 (its strength not a finite number)",
+                                       non_finite_frames)
+                         : fmt::format(", {} frames at strength 0 (strength not a finite number)", non_finite_frames);
   if (r.failed_edits) notes += fmt::format(", {} frames kept unedited (edit failed)", r.failed_edits);
   if (!r.read_error.empty()) notes += ", input ended early on a read error";
   if (seg)
     notes += fmt::format(", segment {}/{}: frames {}-{} after {} pre-roll frames", seg->index, seg->count, range.begin,
                          range.end - 1, range.begin - range.preroll_begin);
   if (r.converted) notes += fmt::format(", edited as {}", r.pixel_format);
-  if (strength_min == strength_max) notes += fmt::format(", strength {:g}", strength_min);
-  else if (strength_min < strength_max) notes += fmt::format(", strength {:g} to {:g}", strength_min, strength_max);
-  fmt::print("wrote {}: {} frames ({}{}), faces edited in {}, micromotion '{}', {:.2f} fps{}{}\n", a.out, r.frames,
-             r.video_codec, r.lossless ? ", lossless" : "", frames_with_faces, m.name, el > 0 ? r.frames / el : 0.0,
-             notes, r.interrupted ? " (interrupted: file finished early)" : "");
-  // Per face track, the frames it was edited in, of the frames written.
+  for (size_t i = 0; i < n_edits; ++i) {
+    const std::string who = n_edits > 1 ? " " + edit_names[i] : "";
+    if (strength_min[i] == strength_max[i]) notes += fmt::format(", strength{} {:g}", who, strength_min[i]);
+    else if (strength_min[i] < strength_max[i])
+      notes += fmt::format(", strength{} {:g} to {:g}", who, strength_min[i], strength_max[i]);
+  }
+  std::string motions;
+  for (const std::string& name : motion_names) motions += (motions.empty() ? "'" : ", '") + name + "'";
+  fmt::print("wrote {}: {} frames ({}{}), faces edited in {}, {} {}, {:.2f} fps{}{}\n", a.out, r.frames, r.video_codec,
+             r.lossless ? ", lossless" : "", frames_with_faces, n_edits > 1 ? "micromotions" : "micromotion", motions,
+             el > 0 ? r.frames / el : 0.0, notes, r.interrupted ? " (interrupted: file finished early)" : "");
+  // Per face track, the frames it was edited in, of the frames written (and whose it is).
   if (track_frames.empty()) fmt::print("no face was edited\n");
-  for (const auto& [track, n] : track_frames)
-    fmt::print("track {}: edited in {} of {} frames\n", track, n, frames_edited_or_not);
+  for (const auto& [track, n] : track_frames) {
+    std::string whose;
+    if (!list.people.empty()) {
+      const auto p = track_person.find(track);
+      whose = p == track_person.end() ? " (no person)" : " (" + p->second + ")";
+    }
+    fmt::print("track {}{}: edited in {} of {} frames\n", track, whose, n, frames_edited_or_not);
+  }
 }
 
 }  // namespace
 
 void add_render(CLI::App& app) {
-  auto* cmd = app.add_subcommand("render", "Apply a micromotion to every face of a video (libav* decode/encode)");
+  auto* cmd = app.add_subcommand("render", "Apply micromotions to the faces of a video: one for everyone, or per person (docs/edits.md); libav* decode/encode");
   auto a = std::make_shared<RenderCommand>();
   cmd->add_option("IN", a->in, "input video")->required();
   cmd->add_option("OUT", a->out,

@@ -509,6 +509,84 @@ TEST(RenderCli, BadInputsAreClearErrors) {
   EXPECT_NE(r.output.find("strength expression"), std::string::npos) << r.output;
 }
 
+// Edit lists (docs/edits.md) that cannot be rendered: the error names the file or the option and
+// the entry, before a frame is written (nothing new in the folder, no output).
+TEST(RenderCli, MalformedEditLists) {
+  const auto help = mmtest::run(mmtest::cli() + " render --help");
+  if (help.output.find("--edits") == std::string::npos)
+    GTEST_SKIP() << "render shows no --edits yet: the settings table does not mark the edit-list rows for the CLI";
+  const auto dir = mmtest::temp_dir("render_edit_lists");
+  const fs::path in = make_clip(dir), out = dir / "out.mkv", lists = dir / "lists";
+  fs::create_directories(lists);
+  std::vector<std::string> salley_photos;
+  for (const auto& e : fs::directory_iterator(facetest::data("johns/John_Salley"))) salley_photos.push_back(e.path().string());
+  std::sort(salley_photos.begin(), salley_photos.end());
+  const std::string photo = salley_photos.at(0);
+  const fs::path flat = lists / "flat.png";  // a photo without a face
+  auto r = mmtest::run("ffmpeg -nostdin -v error -y -f lavfi -i color=gray:s=320x240 -frames:v 1 " + q(flat));
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto list = [&](const std::string& name, const std::string& json) {
+    mmtest::write_file(lists / name, json);
+    return (lists / name).string();
+  };
+  const std::string alice = R"({"people": [{"name": "alice", "photos": [")" + photo + R"("]}], )";
+  const std::string unknown_person = list("unknown_person.json", alice + R"("edits": [{"person": "bob", "anchor": "smile"}]})");
+  const std::string missing_photo =
+      list("missing_photo.json", R"({"people": [{"name": "alice", "photos": ["missing.jpg"]}], "edits": [{"anchor": "smile"}]})");
+  const std::string unknown_anchor =
+      list("unknown_anchor.json", R"({"edits": [{"anchor": "smile"}, {"anchor": "angryy", "strength": 2}]})");
+  const std::string bad_strength = list("bad_strength.json", R"({"edits": [{"anchor": "smile", "strength": "5*"}]})");
+  const std::string bad_region =
+      list("bad_region.json", R"({"edits": [{"anchor": "smile"}], "regions": [{"region": "ears"}]})");
+  const std::string not_json = list("not_json.json", R"({"edits": [{"anchor": "smile"},]})");
+  const std::string good = list("good.json", alice + R"("edits": [{"person": "alice", "anchor": "smile"}]})");
+
+  const std::string alice_arg = " --person " + q("alice=" + photo);
+  struct Case {
+    std::string args;
+    std::vector<std::string> messages;
+  };
+  const std::vector<Case> cases = {
+      {" --edits " + q(unknown_person), {unknown_person + ": edits[0] (person 'bob'): no person 'bob' is defined (people: alice)"}},
+      {" --edits " + q(missing_photo),
+       {missing_photo + ": people[0] (alice): photo '" + (lists / "missing.jpg").string() + "': no such file"}},
+      {" --edits " + q(unknown_anchor), {unknown_anchor + ": edits[1] (angryy): ", "unknown micromotion 'angryy'"}},
+      {" --edits " + q(bad_strength), {bad_strength + ": edits[0]: strength expression '5*'"}},
+      {" --edits " + q(bad_region), {bad_region + ": regions[0]: region 'ears': unknown part 'ears'"}},
+      {" --edits " + q(not_json), {not_json + ": the edit list is not valid JSON (error at byte 32)"}},
+      {" --edits " + q(lists / "none.json"), {(lists / "none.json").string() + ": cannot open the edit list"}},
+      // The options' forms of the same mistakes.
+      {alice_arg + " --edit bob/smile", {"--edit bob/smile (bob/smile): ", "no person 'bob' is defined; people: alice"}},
+      {alice_arg + " --region bob/eyes", {"--region bob/eyes (person 'bob'): no person 'bob' is defined (people: alice)"}},
+      {" --person " + q("alice=" + (lists / "missing.jpg").string()),
+       {"--person alice=" + (lists / "missing.jpg").string() + ": photo '" + (lists / "missing.jpg").string() +
+        "': no such file"}},
+      {alice_arg + " --person " + q("alice=" + photo), {"--person alice=" + photo + ": the person 'alice' is given twice"}},
+      {" --edit 'smile=5*'", {"--edit smile=5*: strength expression '5*'"}},
+      {" --edit smile --edit frown=2", {"--edit frown=2 (frown): ", "unknown micromotion 'frown'"}},
+      {" --region ears", {"--region ears: region 'ears': unknown part 'ears'"}},
+      {" --person alice", {"--person alice: expected NAME=PHOTO[,PHOTO...]"}},
+      // Options that do not go together.
+      {" --edit smile --anchor angry", {"--edit and --anchor together"}},
+      {" --edits " + q(good) + " --anchor smile", {good + " is the whole edit list: it takes no --anchor"}},
+      {" --edits " + q(good) + alice_arg + " --strength 3", {"it takes no --person, --strength"}},
+      {" --edit smile --edit angry --preview " + q(dir / "sheet.png"), {"--preview shows one edit for everyone"}},
+      {alice_arg + " --preview " + q(dir / "sheet.png"), {"--preview shows one edit for everyone"}},
+      // Found when the engine embeds the photos (the identity model from the test data).
+      {" --person " + q("alice=" + flat.string()), {"person 'alice': photo '" + flat.string() + "': no face found"}},
+  };
+  const std::string env = "MICROMOTION_MODELS=" + q(facetest::data("models")) + " ";
+  for (const auto& c : cases) {
+    const auto names = rendertest::names_in(dir);
+    r = mmtest::run(env + mmtest::cli() + " render " + q(in) + " " + q(out) + " --models " +
+                    q(enginetest::test_models()) + " --iters 2 --quiet" + c.args);
+    EXPECT_NE(r.status, 0) << c.args;
+    for (const std::string& m : c.messages) EXPECT_NE(r.output.find(m), std::string::npos) << c.args << ": " << r.output;
+    EXPECT_EQ(rendertest::names_in(dir), names) << c.args << ": a file was left behind";
+    EXPECT_FALSE(fs::exists(out)) << c.args;
+  }
+}
+
 TEST(SubspaceCli, ExtractMatchesTheRpcaReference) {
   const auto dir = mmtest::temp_dir("subspace_extract");
   const auto r = mmtest::run(mmtest::cli() + " subspace extract --latents " + q(mmtest::fixture("rpca/anchors.npy")) +

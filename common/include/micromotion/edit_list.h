@@ -6,8 +6,12 @@
 // read_edit_list(path) / parse_edit_list(text, source)
 //   ensures: the list, photos made absolute against the file's folder; check_edit_list passed.
 //   throws:  micromotion::Error naming `source` and the entry ("edits[2]"): not JSON, too large
-//            (1 MiB) or too deep (16 levels), an unknown key, a value of the wrong type, and
-//            everything check_edit_list refuses. Never echoes the file's contents.
+//            (1 MiB) or too deep (16 levels, counted before parsing), a key twice in one object,
+//            an unknown key, a value of the wrong type, and everything check_edit_list refuses
+//            ("edits.json: edits[1] (person 'bob'): no person 'bob' is defined (people: alice)").
+//            Never echoes the file's contents: names and keys are quoted escaped and cut short
+//            (quoted_for_message). Entries' `where` is "edits[i]" / "regions[i]" (0-based), without
+//            `source`; people are named "people[i]" by their index.
 // parse_person_arg("NAME=PHOTO[,PHOTO...]"), parse_edit_arg("[NAME/]ANCHOR[=STRENGTH]", people),
 // parse_region_arg("[NAME/]REGION[+REGION...]", people): one option's value. NAME/ is a person
 //   only when NAME is one of `people` (an anchor may be a path with slashes). throw Error quoting
@@ -18,7 +22,8 @@
 //   Error naming the entry (its `where`).
 // others_edited(list): whether faces of no person are edited: others == edit, or automatic with
 //   no person defined.
-// resolve_edit_list(list, options): below.
+// resolve_edit_list(list, options): below. Its errors name the entry by `where` alone (a front
+//   end reading a file puts the file's name in front).
 #pragma once
 
 #include <micromotion/engine.h>
