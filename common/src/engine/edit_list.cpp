@@ -9,6 +9,8 @@
 #include <micromotion/strength_expression.h>
 #include <micromotion/value.h>
 
+#include "io/json_depth.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -35,27 +37,6 @@ constexpr size_t kMaxListBytes = size_t(1) << 20;
 constexpr int kMaxJsonDepth = 16;
 
 using Json = nlohmann::json;
-
-// The deepest bracket nesting of JSON text, strings skipped (as safetensors.cpp).
-int json_depth(const std::string& text) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > kMaxJsonDepth) return deepest;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
 
 std::string q(const std::string& text) { return quoted_for_message(text, 48); }
 
@@ -227,7 +208,7 @@ EditList read_edit_list(const std::string& path) {
 
 EditList parse_edit_list(const std::string& text, const std::string& source, const std::string& base_dir) {
   if (text.size() > kMaxListBytes) throw Error(source + ": the edit list is larger than the 1 MiB limit");
-  if (json_depth(text) > kMaxJsonDepth)
+  if (detail::json_nests_deeper_than(text.data(), text.size(), kMaxJsonDepth))
     throw Error(source + ": the edit list nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   // nlohmann keeps the last of two equal keys: found while parsing, refused after.
   std::vector<std::set<std::string>> keys;
@@ -285,17 +266,23 @@ PersonReference parse_person_arg(const std::string& text) {
   p.name = text.substr(0, eq);
   if (!valid_name(p.name))
     throw Error(where + ": a person's name is made of letters, digits, '_', '.' and '-' (got " + q(p.name) + ")");
-  const std::string photos = text.substr(eq + 1);
+  p.photos = parse_photo_list(text.substr(eq + 1), where, "NAME=PHOTO[,PHOTO...]");
+  return p;
+}
+
+std::vector<std::string> parse_photo_list(const std::string& photos, const std::string& where,
+                                          const std::string& grammar) {
+  std::vector<std::string> out;
   size_t begin = 0;
   for (;;) {
     const size_t comma = photos.find(',', begin);
     const std::string photo = photos.substr(begin, comma == std::string::npos ? std::string::npos : comma - begin);
-    if (photo.empty()) throw Error(where + ": an empty photo name (expected NAME=PHOTO[,PHOTO...])");
-    p.photos.push_back(photo);
+    if (photo.empty()) throw Error(where + ": an empty photo name (expected " + grammar + ")");
+    out.push_back(photo);
     if (comma == std::string::npos) break;
     begin = comma + 1;
   }
-  return p;
+  return out;
 }
 
 EditSpec parse_edit_arg(const std::string& text, const std::vector<PersonReference>& people) {

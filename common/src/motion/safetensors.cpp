@@ -4,6 +4,8 @@
 #include <micromotion/safetensors.h>
 #include <micromotion/value.h>
 
+#include "io/json_depth.h"
+
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
@@ -59,27 +61,6 @@ uint64_t as_u64(const nlohmann::json& j, const std::string& file, const std::str
   return j.get<uint64_t>();
 }
 
-// The deepest bracket nesting of JSON text, strings skipped.
-int json_depth(const uint8_t* p, size_t n) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < n; ++i) {
-    const uint8_t c = p[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > kMaxJsonDepth) return deepest;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 }  // namespace
 
 SafeTensors read_safetensors_from_memory(const void* data, size_t size, const std::string& name) {
@@ -93,7 +74,7 @@ SafeTensors read_safetensors_from_memory(const void* data, size_t size, const st
   if (n > size - 8)
     throw Error(name + ": not a safetensors file, or truncated (its header length field runs past the end of the " +
                 std::to_string(size) + "-byte file)");
-  if (json_depth(bytes + 8, n) > kMaxJsonDepth)
+  if (detail::json_nests_deeper_than(reinterpret_cast<const char*>(bytes + 8), n, kMaxJsonDepth))
     throw Error(name + ": safetensors header nests JSON deeper than " + std::to_string(kMaxJsonDepth) + " levels");
   nlohmann::json header;
   try {
