@@ -64,6 +64,10 @@ struct EditList {
 EditList read_edit_list(const std::string& path);
 EditList parse_edit_list(const std::string& text, const std::string& source, const std::string& base_dir = "");
 PersonReference parse_person_arg(const std::string& text);
+// PHOTO[,PHOTO...]: one person's photos, in order (the part of --person after '=', the filter's
+// person=). throws Error "<where>: an empty photo name (expected <grammar>)".
+std::vector<std::string> parse_photo_list(const std::string& photos, const std::string& where,
+                                          const std::string& grammar);
 EditSpec parse_edit_arg(const std::string& text, const std::vector<PersonReference>& people);
 RegionSpec parse_region_arg(const std::string& text, const std::vector<PersonReference>& people);
 void check_edit_list(const EditList& list);

@@ -153,20 +153,6 @@ Strength strength_at(const mm_context* ctx, const mm_frame* f) {
   return st;
 }
 
-std::vector<std::string> split_photos(const std::string& text) {
-  std::vector<std::string> out;
-  std::string item;
-  for (char c : text + ",") {
-    if (c == ',') {
-      if (!item.empty()) out.push_back(item);
-      item.clear();
-    } else {
-      item += c;
-    }
-  }
-  return out;
-}
-
 // The edit list of params: the file's, or the one edit (anchor, strength) for everyone, or for
 // the one person of params->person; region and others on top.
 micromotion::EditList edit_list_of(const mm_params* params) {
@@ -186,13 +172,11 @@ micromotion::EditList edit_list_of(const mm_params* params) {
     }
   } else {
     if (!params->anchor || !*params->anchor) throw Error("mm_create: no anchor (micromotion) given");
-    std::string person;
-    if (params->person && *params->person) {
-      PersonReference p{"person", split_photos(params->person)};
-      if (p.photos.empty()) throw Error(std::string("person '") + params->person + "': no photo given");
-      list.people.push_back(p);
-    }
-    list.edits.push_back(EditSpec{person, params->anchor, "", "anchor"});
+    if (params->person && *params->person)
+      list.people.push_back(PersonReference{
+          "person", parse_photo_list(params->person, std::string("person '") + params->person + "'", "PHOTO[,PHOTO...]")});
+    // One edit for everyone: with a person named, others (auto) keep their faces.
+    list.edits.push_back(EditSpec{"", params->anchor, "", "anchor"});
     if (params->region && *params->region) list.regions.push_back(RegionSpec{"", parse_face_regions(params->region), "region"});
   }
   if (params->others == 1) list.others = Others::keep;
