@@ -451,7 +451,8 @@ struct Engine::Impl {
       pf.person = person;
       pf.landmarks = options.smooth_landmarks ? smoother.update(f.id, f.landmarks) : f.landmarks;
       const AlignOptions ao{kAligned, 0, true};
-      const AlignGeometry g = ffhq_geometry(ffhq_quad(pf.landmarks), frame.width, frame.height, ao);
+      const Quad quad = ffhq_quad(pf.landmarks);
+      const AlignGeometry g = ffhq_geometry(quad, frame.width, frame.height, ao);
       pf.to_display = ffhq_to_frame(g, frame.width, frame.height, ao);
       bool key = false;
       if (options.live) {
@@ -470,7 +471,7 @@ struct Engine::Impl {
       if (key) {
         KeyInput in;
         in.id = f.id;
-        in.aligned = ffhq_align(frame, pf.landmarks, ao).image;
+        in.aligned = ffhq_align(frame, quad, ao).image;
         in.edit = std::move(edit);
         in.side = kAligned * pf.to_display.scale();
         keys.push_back(std::move(in));
