@@ -17,13 +17,9 @@ constexpr const char* kObsSparse =
     "not in obs: frames reach the engine sparsely (latest frame wins), so faces are detected in every frame and "
     "landmarks are not smoothed";
 
-// People, edits and keyframes: render and the C API take them; the filter's and the OBS plugin's
-// options for them are still to come.
+// Keyframes are for offline front ends, which can hold frames; OBS always runs live.
 constexpr const char* kKeyframesNotLive =
-    "not in ffmpeg yet: the C API takes it (mm_params); not in obs: live video refreshes each face's edit as fast "
-    "as the networks allow (live)";
-constexpr const char* kCliAndCApi =
-    "not in ffmpeg, not in obs yet: the C API takes it (mm_params); their options are to come";
+    "not in obs: live video refreshes each face's edit as fast as the networks allow (live)";
 
 const mm_setting_info kSettings[] = {
     {"anchor", MM_SETTING_STRING, "smile", 0, 0, nullptr,
@@ -70,45 +66,43 @@ const mm_setting_info kSettings[] = {
     {"edits", MM_SETTING_STRING, "", 0, 0, nullptr,
      "edit-list file (JSON, docs/edits.md): people by reference photos, their edits, regions and others; "
      "replaces anchor and strength", "",
-     MM_FRONT_END_CLI, kCliAndCApi, 0},
+     kAll, nullptr, 0},
     {"person", MM_SETTING_STRING, "", 0, 0, nullptr,
      "a person by reference photos, NAME=PHOTO[,PHOTO...]: only faces matching a person are edited (see others)", "",
-     MM_FRONT_END_CLI,
-     "cli: NAME=PHOTO[,PHOTO...], repeatable; not in ffmpeg, not in obs yet: the C API takes PHOTO[,PHOTO...] "
-     "(mm_params.person)", 0},
+     kAll, "cli: NAME=PHOTO[,PHOTO...], repeatable; ffmpeg and obs: the photos of one person; several "
+     "people come from the edit-list file (edits)", 0},
     {"edit", MM_SETTING_STRING, "", 0, 0, nullptr,
      "an edit, [NAME/]ANCHOR[=STRENGTH]: a micromotion for one person (or everyone); several add up", "",
-     MM_FRONT_END_CLI,
-     "cli: repeatable (anchor and strength are the one-edit shorthand); not in ffmpeg, not in obs: several edits "
-     "come from the edit-list file (edits)", 0},
+     MM_FRONT_END_CLI, "cli: repeatable (anchor and strength are the one-edit shorthand); not in ffmpeg, not in "
+     "obs: several edits come from the edit-list file (edits); the filter's edit command changes one's strength", 0},
     {"region", MM_SETTING_STRING, "face", 0, 0, nullptr,
      "where the edit writes: face, eyes, brows, mouth, nose, jaw or a union (eyes+mouth)", "",
-     MM_FRONT_END_CLI,
-     "cli: [NAME/]REGION, repeatable; not in ffmpeg, not in obs yet: the C API takes one (mm_params.region)", 0},
+     kAll, "cli: [NAME/]REGION, repeatable; ffmpeg and obs: one region for every edited face (per person: "
+     "the edit-list file)", 0},
     {"others", MM_SETTING_CHOICE, "auto", 0, 2, "auto|keep|edit",
      "faces that match no person: keep them as they are, or give them the edits for everyone (auto: keep once a "
      "person is named)", "",
-     MM_FRONT_END_CLI, kCliAndCApi, 0},
+     kAll, nullptr, 0},
     {"identity_threshold", MM_SETTING_NUMBER, "0.6", 0.05, 2, nullptr,
      "largest face-recognition distance at which a face is a person (dlib's documented 0.6)", "",
-     MM_FRONT_END_CLI, kCliAndCApi, 0},
+     kAll, nullptr, 0},
     {"keyframe_every", MM_SETTING_INT, "1", 0, 1000, nullptr,
      "run the networks on every K-th frame of a face and interpolate the edit in between (1: every frame; "
      "0 or auto: when the face has changed, at most 8 apart)", "frames",
-     MM_FRONT_END_CLI, kKeyframesNotLive, 0},
+     MM_FRONT_END_CLI | MM_FRONT_END_FFMPEG, kKeyframesNotLive, 0},
     {"keyframe_threshold", MM_SETTING_NUMBER, "0.04", 0.001, 1, nullptr,
      "with keyframe_every auto: the change of the aligned face since its last keyframe (mean absolute difference) "
      "that makes a new one", "fraction of full scale",
-     MM_FRONT_END_CLI, kKeyframesNotLive, 0},
+     MM_FRONT_END_CLI | MM_FRONT_END_FFMPEG, kKeyframesNotLive, 0},
     {"live", MM_SETTING_BOOL, "0", 0, 1, nullptr,
      "every frame out at once, each face's newest edit warped onto it, the networks refreshing the edits in the "
      "background (0: every frame waits for its own edit)", "", 0,
-     "not in any front end yet: the C API takes it (mm_params); render and the filter wait for every keyframe "
-     "(keyframe_every)", 0},
+      "not in any front end: obs always runs live (its pass-through option shows frames "
+     "unedited until a face has a result); render and the filter wait for every keyframe (keyframe_every)", 0},
     {"reconstruct_at", MM_SETTING_INT, "0", 0, 1024, nullptr,
      "resolution of ReStyle's warm-start reconstruction of each face (0: the generator's; 256 costs less, "
      "the result differs slightly)", "pixels",
-     MM_FRONT_END_CLI, kCliAndCApi, 0},
+     kAll, nullptr, 0},
 };
 
 std::string number_text(double v) {
