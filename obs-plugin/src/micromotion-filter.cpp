@@ -98,6 +98,18 @@ Config read_config(obs_data_t* s) {
       c.dtype = choices_of(row)[size_t(choice_index(s, row))];
     } else if (name == "threads") {
       c.threads = int(obs_data_get_int(s, "threads"));
+    } else if (name == "edits") {
+      c.edits = obs_data_get_string(s, "edits");
+    } else if (name == "person") {
+      c.person = obs_data_get_string(s, "person");
+    } else if (name == "region") {
+      c.region = obs_data_get_string(s, "region");
+    } else if (name == "others") {
+      c.others = choice_index(s, row);
+    } else if (name == "identity_threshold") {
+      c.identity_threshold = obs_data_get_double(s, "identity_threshold");
+    } else if (name == "reconstruct_at") {
+      c.reconstruct_at = int(obs_data_get_int(s, "reconstruct_at"));
     } else {
       blog(LOG_WARNING, "[micromotion] the setting '%s' has no place in the OBS filter", row.name);
     }
@@ -221,6 +233,15 @@ obs_properties_t* mm_get_properties(void* data) {
         obs_property_list_add_string(p, obs_module_text((name + "." + v).c_str()), v);
     } else if (name == "models_dir") {
       p = obs_properties_add_path(props, row.name, label, OBS_PATH_DIRECTORY, nullptr, nullptr);
+    } else if (name == "edits") {
+      p = obs_properties_add_path(props, row.name, label, OBS_PATH_FILE, "Edit list (*.json);;All files (*)", nullptr);
+    } else if (name == "person") {  // one photo picked, or several typed in as PHOTO,PHOTO
+      p = obs_properties_add_path(props, row.name, label, OBS_PATH_FILE,
+                                  "Photos (*.jpg *.jpeg *.png *.bmp *.webp);;All files (*)", nullptr);
+    } else if (name == "region") {  // a part to pick, or a union typed in (eyes+mouth)
+      p = obs_properties_add_list(props, row.name, label, OBS_COMBO_TYPE_EDITABLE, OBS_COMBO_FORMAT_STRING);
+      for (const char* v : {"face", "eyes", "brows", "mouth", "nose", "jaw", "eyes+mouth"})
+        obs_property_list_add_string(p, obs_module_text((name + "." + v).c_str()), v);
     } else {
       switch (row.type) {
         case MM_SETTING_INT: p = obs_properties_add_int(props, row.name, label, int(row.min), int(row.max), 1); break;

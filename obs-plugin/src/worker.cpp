@@ -58,6 +58,12 @@ Config::Config() {
   feather = p.feather;
   strength = p.strength;
   threads = p.threads;
+  edits = p.edits ? p.edits : "";
+  person = p.person ? p.person : "";
+  region = p.region ? p.region : "face";
+  others = p.others;
+  identity_threshold = p.identity_threshold;
+  reconstruct_at = p.reconstruct_at;
 }
 
 uint64_t Worker::clock_ns() { return now_ns(); }
@@ -176,6 +182,12 @@ bool Worker::ensure_engine(const Config& cfg, uint64_t version) {
   p.mode = static_cast<mm_mode>(cfg.mode);
   p.feather = cfg.feather;
   p.threads = cfg.threads;
+  p.edits = cfg.edits.empty() ? nullptr : cfg.edits.c_str();
+  p.person = cfg.person.empty() ? nullptr : cfg.person.c_str();
+  p.region = cfg.region.empty() ? nullptr : cfg.region.c_str();
+  p.others = cfg.others;
+  p.identity_threshold = cfg.identity_threshold;
+  p.reconstruct_at = cfg.reconstruct_at;
   // Frames reach the engine sparsely (latest frame wins, ~1 s apart on a CPU): detect faces on
   // every frame and do not smooth landmarks over time, both of which assume a steady frame rate
   // (the settings table's detect_every and smooth rows say so).

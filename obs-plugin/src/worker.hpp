@@ -36,6 +36,13 @@ struct Config {
   double feather;
   double strength;
   int threads;
+  // People and edits (docs/edits.md): an edit-list file, or one person's photo(s) for the one edit.
+  std::string edits;       // "" : anchor and strength for everyone (or person)
+  std::string person;      // "" : no person; else PHOTO[,PHOTO...]
+  std::string region;      // "face", "eyes", "eyes+mouth", ...
+  int others;              // 0 auto, 1 keep, 2 edit
+  double identity_threshold;
+  int reconstruct_at;
   int every_n = 1;         // hand over every N-th frame
   bool hold_last = true;   // repeat the newest result between results
   int min_frame_ms = 0;    // test seam: pad each frame's processing to at least this long
@@ -43,7 +50,9 @@ struct Config {
   bool same_engine(const Config& o) const {
     return anchor == o.anchor && models_dir == o.models_dir && encoder == o.encoder && device == o.device &&
            dtype == o.dtype && iterations == o.iterations && warm_iterations == o.warm_iterations &&
-           faces == o.faces && mode == o.mode && feather == o.feather && threads == o.threads;
+           faces == o.faces && mode == o.mode && feather == o.feather && threads == o.threads && edits == o.edits &&
+           person == o.person && region == o.region && others == o.others &&
+           identity_threshold == o.identity_threshold && reconstruct_at == o.reconstruct_at;
   }
 };
 

@@ -2,6 +2,8 @@
 // generated face clip, the filter with the test models, the canvas captured frame by frame.
 //   EditsFaceOnly: edited frames differ from their source frame inside the face region only.
 //   MissingModelPassesThrough: a bad models folder -> a clear error, frames unchanged.
+//   MalformedEditListPassesThrough: an edit-list file that is not JSON -> the status names the
+//     file and the problem, frames unchanged.
 //   SlowEngineKeepsFramesOnTime: with every frame padded to >= 1 s, >= 95 % of the render
 //     loop's frames are on time, and removing the filter mid-frame does not block.
 #include "engine/engine_test_support.h"
@@ -199,6 +201,63 @@ TEST(ObsHeadless, MissingModelPassesThrough) {
   ASSERT_TRUE(wait_for([&] { return Session::stats(filter).processed >= 1; }, 180))
       << "still not editing after the models folder was fixed: " << Session::stats(filter).error;
   EXPECT_EQ(Session::stats(filter).error, "");
+}
+
+// The edits property (an edit-list file): a broken file is refused before any model loads, the
+// status line of the properties says why, and the source plays on unchanged.
+TEST(ObsHeadless, MalformedEditListPassesThrough) {
+  const std::string clip = clip_file();
+  ASSERT_FALSE(clip.empty());
+  const std::filesystem::path dir = facetest::temp_dir("obs-bad-edits");
+  const std::string list = (dir / "edits.json").string();
+  {
+    std::FILE* f = std::fopen(list.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs("{\"edits\": [{\"anchor\": \"smile\",]}", f);
+    std::fclose(f);
+  }
+  auto s = start_session();
+  ASSERT_EQ(s->error(), "");
+  obs_source_t* media = s->add_media_source(clip);
+  ASSERT_NE(media, nullptr);
+  obs_data_t* fs = filter_settings(enginetest::test_models().string());
+  obs_data_set_string(fs, "edits", list.c_str());
+  FilterRef filter_ref(s->add_filter(media, fs));
+  obs_source_t* filter = filter_ref.get();
+  obs_data_release(fs);
+  ASSERT_NE(filter, nullptr);
+  obs_source_set_enabled(filter, false);
+  ASSERT_TRUE(wait_for([&] { return s->callbacks() > 2 * kFps; }, 20));
+  const std::vector<Frame> refs = capture_references(*s, 3.0);
+  ASSERT_GE(refs.size(), 40u);
+
+  obs_source_set_enabled(filter, true);
+  ASSERT_TRUE(wait_for([&] { return !Session::stats(filter).error.empty(); }, 30));
+  const std::string error = Session::stats(filter).error;
+  std::printf("[obs] error shown: %s\n", error.c_str());
+  EXPECT_NE(error.find("edits.json"), std::string::npos) << "the message should name the file: " << error;
+  EXPECT_NE(error.find("not valid JSON"), std::string::npos) << error;
+  obs_properties_t* props = obs_source_properties(filter);
+  ASSERT_NE(props, nullptr);
+  obs_property_t* status = obs_properties_get(props, "status");
+  ASSERT_NE(status, nullptr);
+  const std::string shown = obs_property_description(status);
+  EXPECT_NE(shown.find(error), std::string::npos) << "the status line: " << shown;
+  EXPECT_EQ(obs_property_text_info_type(status), OBS_TEXT_INFO_ERROR);
+  obs_properties_destroy(props);
+
+  s->take_frames();
+  s->capture(true);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  s->capture(false);
+  const std::vector<Frame> out = s->take_frames();
+  ASSERT_GE(out.size(), size_t(kFps / 2));
+  for (const Frame& f : out) {
+    bool found = false;
+    for (const auto& r : refs) found = found || r.rgba == f.rgba;
+    EXPECT_TRUE(found) << "a frame was changed although the edit list is broken";
+  }
+  EXPECT_EQ(Session::stats(filter).processed, 0);
 }
 
 TEST(ObsHeadless, PropertiesAreLocalized) {
