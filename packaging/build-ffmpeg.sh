@@ -148,4 +148,4 @@ fi
 mkdir -p "$prefix/bin"
 install -m 755 "$src/ffmpeg" "$src/ffprobe" "$prefix/bin/"
 log "installed $prefix/bin/ffmpeg and ffprobe"
-"$prefix/bin/ffmpeg" -hide_banner -h filter=micromotion | head -3
+"$prefix/bin/ffmpeg" -hide_banner -h filter=micromotion | sed -n 1,3p  # sed reads it all: head would SIGPIPE ffmpeg once the help passes 4 KiB
