@@ -15,6 +15,18 @@
  * edited in place: every other sample, alpha included, stays bit-exact, and a frame
  * without a face is passed on as it came. The engine's report of each frame says which
  * faces it edited and where.
+ *
+ * People and edits: edits=FILE (an edit list, docs/edits.md) gives several people by
+ * reference photos, their edits and regions; person=PHOTO[,PHOTO...] edits only the faces of
+ * one person; region, others and identity_threshold as in the settings table. With
+ * keyframe_every K != 1 the networks run on every K-th frame of a face and the filter holds
+ * the frames between two keyframes (asynchronous mode) so that the edit is interpolated
+ * between them; every frame still comes out, in order, with its timestamps.
+ *
+ * Commands (sendcmd, zmq): "strength EXPR" sets the strength of every edit; "edit I=EXPR" or
+ * "edit NAME=EXPR" sets one edit's strength, by its index in the edit list or its name
+ * ("person/anchor", or "anchor" for an edit for everyone). A bad command is logged and the old
+ * strength stays.
  */
 
 #include <float.h>
@@ -24,6 +36,7 @@
 #include <micromotion/micromotion.h>
 
 #include "libavutil/avassert.h"
+#include "libavutil/bprint.h"
 #include "libavutil/internal.h"
 #include "libavutil/mem.h"
 #include "libavutil/opt.h"
@@ -46,14 +59,22 @@ static AVRational link_frame_rate(AVFilterLink *link) { return link->frame_rate;
 static AVRational link_frame_rate(AVFilterLink *link) { return ff_filter_link(link)->frame_rate; }
 #endif
 
-/* Frames held by the filter at most: in the engine, plus finished ones waiting for an
- * earlier frame (order is kept), plus frames passed through by the timeline. */
+/* Frames held by the filter at most without keyframes (keyframe_every 1): in the engine, plus
+ * finished ones waiting for an earlier frame (order is kept), plus frames passed through by the
+ * timeline. With keyframe_every K != 1 the engine holds up to about K frames more (look-ahead)
+ * and the ring is sized for it (init). */
 #define MAX_PENDING 64
+/* keyframe_every 0 (auto): keyframes at most this many frames apart (the settings table's help). */
+#define AUTO_KEYFRAME_GAP 8
+/* Frames past the keyframe gap the engine may still hold a face for (a track lost and re-found:
+ * the tracker's missed frames, with room to spare). */
+#define LOOKAHEAD_MARGIN 8
 
 
 typedef struct Pending {
     AVFrame *in;       ///< the frame (owned): edited in place, or the engine's result once received
     int done;          ///< ready to go out
+    int disabled;      ///< timeline-disabled: goes out as it came (with look-ahead it still goes through the engine)
 } Pending;
 
 typedef struct MicromotionContext {
@@ -76,14 +97,26 @@ typedef struct MicromotionContext {
     int nireq;
     int async;
     int threads;
+    char *edits;
+    char *person;
+    char *region;
+    int others;
+    double identity_threshold;
+    int keyframe_every;
+    double keyframe_threshold;
+    int reconstruct_at;
 
     mm_context *mm;                 ///< evaluates the strength expression per frame (t, n, pts)
 
     mm_pixel_format format;         ///< the link's format, as the engine names it
 
-    Pending queue[MAX_PENDING];     ///< ring buffer, oldest at head
+    Pending *queue;                 ///< ring buffer of capacity frames, oldest at head
+    int capacity;
     int head, count;
     int in_engine;                  ///< submitted, not yet received
+    int engine_limit;               ///< frames in the engine at most: queue_depth plus the look-ahead
+    int lookahead;                  ///< keyframe_every != 1: frames the engine may hold for a later keyframe
+    AVFrame *scratch;               ///< look-ahead: where results of timeline-disabled frames are received (dropped)
     int64_t frame_number;
     int64_t frames_nonfinite;       ///< frames whose strength was NaN or infinite (strength 0, the engine's report)
 
@@ -148,6 +181,26 @@ static const AVOption micromotion_options[] = {
         OFFSET(threads), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 1024, FLAGS },
     { "async", "run the networks on their own thread, overlapping decoding and encoding (auto: on for cuda, off on the CPU, where they already use every core)",
         OFFSET(async), AV_OPT_TYPE_BOOL, { .i64 = -1 }, -1, 1, FLAGS },
+    { "edits", "edit-list file (JSON, docs/edits.md): people by reference photos, their edits, regions and others; replaces anchor and strength",
+        OFFSET(edits), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
+    { "person", "a person by reference photos, NAME=PHOTO[,PHOTO...]: only faces matching a person are edited (see others)",
+        OFFSET(person), AV_OPT_TYPE_STRING, { .str = NULL }, 0, 0, FLAGS },
+    { "region", "where the edit writes: face, eyes, brows, mouth, nose, jaw or a union (eyes+mouth)",
+        OFFSET(region), AV_OPT_TYPE_STRING, { .str = "face" }, 0, 0, FLAGS },
+    { "others", "faces that match no person: keep them as they are, or give them the edits for everyone (auto: keep once a person is named)",
+        OFFSET(others), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 2, FLAGS, "others" },
+        { "auto", "keep once a person is named, else edit", 0, AV_OPT_TYPE_CONST, { .i64 = 0 }, 0, 0, FLAGS, "others" },
+        { "keep", "leave them as they are",                 0, AV_OPT_TYPE_CONST, { .i64 = 1 }, 0, 0, FLAGS, "others" },
+        { "edit", "give them the edits for everyone",       0, AV_OPT_TYPE_CONST, { .i64 = 2 }, 0, 0, FLAGS, "others" },
+    { "identity_threshold", "largest face-recognition distance at which a face is a person (dlib's documented 0.6)",
+        OFFSET(identity_threshold), AV_OPT_TYPE_DOUBLE, { .dbl = 0.6 }, 0.05, 2, FLAGS },
+    { "keyframe_every", "run the networks on every K-th frame of a face and interpolate the edit in between (1: every frame; 0 or auto: when the face has changed, at most 8 apart)",
+        OFFSET(keyframe_every), AV_OPT_TYPE_INT, { .i64 = 1 }, 0, 1000, FLAGS, "keyframe_every" },
+        { "auto", "when the face has changed, at most 8 apart", 0, AV_OPT_TYPE_CONST, { .i64 = 0 }, 0, 0, FLAGS, "keyframe_every" },
+    { "keyframe_threshold", "with keyframe_every auto: the change of the aligned face since its last keyframe (mean absolute difference) that makes a new one",
+        OFFSET(keyframe_threshold), AV_OPT_TYPE_DOUBLE, { .dbl = 0.04 }, 0.001, 1, FLAGS },
+    { "reconstruct_at", "resolution of ReStyle's warm-start reconstruction of each face (0: the generator's; 256 costs less, the result differs slightly)",
+        OFFSET(reconstruct_at), AV_OPT_TYPE_INT, { .i64 = 0 }, 0, 1024, FLAGS },
     { NULL }
 };
 
@@ -223,10 +276,34 @@ static av_cold int init(AVFilterContext *ctx)
     p.smooth         = s->smooth;
     p.threads        = s->threads;
     p.queue_depth    = s->nireq;
+    p.edits          = s->edits && *s->edits ? s->edits : NULL;
+    p.person         = s->person && *s->person ? s->person : NULL;
+    p.region         = s->region && *s->region ? s->region : NULL;
+    p.others         = s->others;
+    p.identity_threshold = s->identity_threshold;
+    p.keyframe_every = s->keyframe_every;
+    p.keyframe_threshold = s->keyframe_threshold;
+    p.reconstruct_at = s->reconstruct_at;
     /* On the CPU the networks use every core: overlapping them with decoding and encoding only
      * makes their threads wait for each other (measured ~9% slower on 2 cores). */
     if (s->async < 0)
         s->async = !strncmp(s->device, "cuda", 4);
+    /* Keyframes every K frames interpolate the edit between the keyframes on both sides: only
+     * mm_submit/mm_receive look ahead (mm_process keeps the keyframe before), so the filter holds
+     * the frames between two keyframes. The engine may hold up to the keyframe gap (plus the
+     * frames a lost face is waited for) beyond its queue: the filter lets that many more in, so
+     * that waiting for a result never waits for a frame not yet submitted. */
+    if (s->keyframe_every != 1) {
+        if (!s->async)
+            av_log(ctx, AV_LOG_WARNING, "async=0 is ignored with keyframe_every=%d: the frames between "
+                   "keyframes are held to interpolate the edit (asynchronous mode).\n", s->keyframe_every);
+        s->async = 1;
+        s->lookahead = (s->keyframe_every > 0 ? s->keyframe_every : AUTO_KEYFRAME_GAP) + LOOKAHEAD_MARGIN;
+    }
+    s->engine_limit = s->nireq + s->lookahead;
+    s->capacity = FFMAX(MAX_PENDING, 2 * s->engine_limit);
+    if (!(s->queue = av_calloc(s->capacity, sizeof(*s->queue))))
+        return AVERROR(ENOMEM);
 
     s->mm = mm_create(&p, error, sizeof(error));
     if (!s->mm) {
@@ -234,7 +311,13 @@ static av_cold int init(AVFilterContext *ctx)
         return AVERROR(EINVAL);
     }
     av_log(ctx, AV_LOG_VERBOSE, "libmicromotion %s: anchor=%s encoder=%s device=%s dtype=%s %s\n",
-           mm_version(), s->anchor, s->encoder, s->device, s->dtype, s->async ? "async" : "sync");
+           mm_version(), p.edits ? "(edit list)" : s->anchor, s->encoder, s->device, s->dtype,
+           s->async ? "async" : "sync");
+    for (int i = 0; i < mm_edit_count(s->mm); i++)
+        av_log(ctx, AV_LOG_VERBOSE, "edit %d: %s\n", i, mm_edit_name(s->mm, i));
+    if (s->lookahead)
+        av_log(ctx, AV_LOG_VERBOSE, "keyframe_every=%d: up to %d frames held for the look-ahead\n",
+               s->keyframe_every, s->engine_limit);
     return 0;
 }
 
@@ -325,7 +408,7 @@ static void count_report(AVFilterContext *ctx, const mm_report *r, double t, int
 
 static Pending *slot(MicromotionContext *s, int i)
 {
-    return &s->queue[(s->head + i) % MAX_PENDING];
+    return &s->queue[(s->head + i) % s->capacity];
 }
 
 static void release(Pending *p)
@@ -362,8 +445,13 @@ static int take(AVFilterContext *ctx, AVFrame *in)
     s->frame_number++;
     if (ctx->is_disabled) {
         s->frames_disabled++;
-        p->done = 1;
-        return 0;
+        /* With look-ahead the engine holds frames until a later keyframe: it still gets this one
+         * (its result is dropped), else a long disabled stretch would hold every frame until EOF. */
+        if (!s->lookahead) {
+            p->done = 1;
+            return 0;
+        }
+        p->disabled = 1;
     }
 
     /* Sync mode edits the frame in place: the engine writes only the samples of the faces it edits. */
@@ -409,9 +497,25 @@ static int collect(AVFilterContext *ctx, int wait)
             if (!slot(s, i)->done)
                 p = slot(s, i);
         av_assert0(p);
-        if ((ret = av_frame_make_writable(p->in)) < 0)
-            return ret;
-        describe(ctx, p->in, &out);
+        if (p->disabled) {
+            /* A timeline-disabled frame goes out as it came: its result lands in the scratch frame. */
+            if (!s->scratch) {
+                if (!(s->scratch = av_frame_alloc()))
+                    return AVERROR(ENOMEM);
+                s->scratch->format = p->in->format;
+                s->scratch->width = p->in->width;
+                s->scratch->height = p->in->height;
+                if ((ret = av_frame_get_buffer(s->scratch, 0)) < 0)
+                    return ret;
+            }
+            s->scratch->colorspace = p->in->colorspace;
+            s->scratch->color_range = p->in->color_range;
+            describe(ctx, s->scratch, &out);
+        } else {
+            if ((ret = av_frame_make_writable(p->in)) < 0)
+                return ret;
+            describe(ctx, p->in, &out);
+        }
         got = mm_receive(s->mm, &out, wait, &report);
         if (got < 0) {
             av_log(ctx, AV_LOG_ERROR, "%s\n", mm_error(s->mm));
@@ -419,7 +523,8 @@ static int collect(AVFilterContext *ctx, int wait)
         }
         if (!got)
             return 0;
-        count_report(ctx, &report, out.time, out.index);
+        if (!p->disabled)
+            count_report(ctx, &report, out.time, out.index);
         p->done = 1;
         s->in_engine--;
         wait = 0;
@@ -439,7 +544,7 @@ static int emit(AVFilterContext *ctx)
         int ret;
         p->in = NULL;
         release(p);
-        s->head = (s->head + 1) % MAX_PENDING;
+        s->head = (s->head + 1) % s->capacity;
         s->count--;
         if ((ret = ff_filter_frame(outlink, out)) < 0)
             return ret;
@@ -453,7 +558,7 @@ static int activate(AVFilterContext *ctx)
     MicromotionContext *s = ctx->priv;
     AVFilterLink *inlink = ctx->inputs[0];
     AVFilterLink *outlink = ctx->outputs[0];
-    const int depth = s->nireq;
+    const int depth = s->engine_limit;
     AVFrame *in;
     int64_t pts;
     int ret, status, sent;
@@ -461,7 +566,7 @@ static int activate(AVFilterContext *ctx)
     FF_FILTER_FORWARD_STATUS_BACK(outlink, inlink);
 
     /* Feed the engine while it has room, and the ring while it has room. */
-    while (s->count < MAX_PENDING && (!s->async || s->in_engine < depth)) {
+    while (s->count < s->capacity && (!s->async || s->in_engine < depth)) {
         ret = ff_inlink_consume_frame(inlink, &in);
         if (ret < 0)
             return ret;
@@ -472,7 +577,7 @@ static int activate(AVFilterContext *ctx)
     }
 
     /* With the engine full there is nothing else to do than wait for it. */
-    ret = collect(ctx, s->async && (s->in_engine >= depth || s->count >= MAX_PENDING) &&
+    ret = collect(ctx, s->async && (s->in_engine >= depth || s->count >= s->capacity) &&
                        ff_inlink_queued_frames(inlink) > 0);
     if (ret < 0)
         return ret;
@@ -507,14 +612,74 @@ static int activate(AVFilterContext *ctx)
     return FFERROR_NOT_READY;
 }
 
+/* The edit command: "I=EXPR" (the index of mm_edit_name's list) or "NAME=EXPR" (NAME as
+ * mm_edit_name gives it: "person/anchor", or "anchor" for an edit for everyone) sets that
+ * edit's strength from the next frame on. A bad index, name or expression is reported and the
+ * edit keeps its strength. */
+static int edit_command(AVFilterContext *ctx, const char *args)
+{
+    MicromotionContext *s = ctx->priv;
+    const int count = mm_edit_count(s->mm);
+    const char *eq = args ? strchr(args, '=') : NULL;
+    const char *expr = NULL;
+    int edit = -1;
+
+    if (!eq || eq == args) {
+        av_log(ctx, AV_LOG_ERROR, "edit command '%s': expected I=STRENGTH or NAME=STRENGTH "
+               "(NAME as 'person/anchor' or 'anchor')\n", args ? args : "");
+        return AVERROR(EINVAL);
+    }
+    /* A name first (the longest that matches, so that a name holding '=' still works), then an index. */
+    for (int i = 0; i < count; i++) {
+        const char *name = mm_edit_name(s->mm, i);
+        const size_t len = strlen(name);
+        if (!strncmp(args, name, len) && args[len] == '=' && (!expr || args + len + 1 > expr)) {
+            edit = i;
+            expr = args + len + 1;
+        }
+    }
+    if (edit < 0) {
+        char *end = NULL;
+        const long i = strtol(args, &end, 10);
+        if (end == eq && args[0] >= '0' && args[0] <= '9') {
+            if (i >= count) {
+                av_log(ctx, AV_LOG_ERROR, "edit command '%s': no edit %ld (there are %d: 0 to %d)\n",
+                       args, i, count, count - 1);
+                return AVERROR(EINVAL);
+            }
+            edit = (int)i;
+            expr = eq + 1;
+        }
+    }
+    if (edit < 0) {
+        AVBPrint names;
+        av_bprint_init(&names, 0, AV_BPRINT_SIZE_AUTOMATIC);
+        for (int i = 0; i < count; i++)
+            av_bprintf(&names, "%s%d: %s", i ? ", " : "", i, mm_edit_name(s->mm, i));
+        av_log(ctx, AV_LOG_ERROR, "edit command '%s': no edit named '%.*s' (edits: %s)\n", args,
+               (int)(eq - args), args, names.str);
+        av_bprint_finalize(&names, NULL);
+        return AVERROR(EINVAL);
+    }
+    if (mm_set_edit_strength(s->mm, edit, expr) < 0) {
+        av_log(ctx, AV_LOG_ERROR, "edit command '%s': edit %d (%s): %s; its strength is unchanged\n",
+               args, edit, mm_edit_name(s->mm, edit), mm_error(s->mm));
+        return AVERROR(EINVAL);
+    }
+    av_log(ctx, AV_LOG_VERBOSE, "edit %d (%s): strength is now '%s'\n", edit, mm_edit_name(s->mm, edit), expr);
+    return 0;
+}
+
 static int process_command(AVFilterContext *ctx, const char *cmd, const char *args,
                            char *res, int res_len, int flags)
 {
     MicromotionContext *s = ctx->priv;
-    char *old_str = av_strdup(s->strength_str);
+    char *old_str;
     int ret;
 
-    if (!old_str)
+    if (!strcmp(cmd, "edit"))
+        return edit_command(ctx, args);
+    if (!(old_str = av_strdup(s->strength_str)))
         return AVERROR(ENOMEM);
     ret = ff_filter_process_command(ctx, cmd, args, res, res_len, flags);
     if (ret < 0 || (strcmp(cmd, "strength") && strcmp(cmd, "s"))) {
@@ -540,11 +705,13 @@ static av_cold void uninit(AVFilterContext *ctx)
     MicromotionContext *s = ctx->priv;
     /* Frames still in the engine (a graph torn down before EOF, e.g. by -frames:v) are dropped:
      * mm_destroy finishes at most the frame being computed. */
-    while (s->count > 0) {
+    while (s->queue && s->count > 0) {
         release(slot(s, 0));
-        s->head = (s->head + 1) % MAX_PENDING;
+        s->head = (s->head + 1) % s->capacity;
         s->count--;
     }
+    av_freep(&s->queue);
+    av_frame_free(&s->scratch);
     if (s->frames_edited + s->frames_untouched > 0) {
         const double n = s->frames_edited + s->frames_untouched;
         av_log(ctx, AV_LOG_VERBOSE, "%"PRId64" frames edited (%"PRId64" faces), %"PRId64" without a face, "

@@ -185,6 +185,44 @@ std::vector<PlaneChange> compare_raw(const std::vector<uint8_t>& a, const std::v
   return out;
 }
 
+// --- people: the two_johns clip ------------------------------------------------------------------
+
+// The two_johns clip (packaging/fetch-test-data.sh): John Salley on the left (x < 380 on every
+// frame), John Savage on the right, both from the first photo (by name) of each in johns/.
+constexpr int kJohnsMidline = 380;
+
+// The index-th photo (sorted by name) of a person in johns/; the clip was made from index 0.
+std::string johns_photo(const std::string& person, size_t index) {
+  std::vector<std::string> all;
+  for (const auto& e : fs::directory_iterator(facetest::data("johns/" + person))) all.push_back(e.path().string());
+  std::sort(all.begin(), all.end());
+  return index < all.size() ? all[index] : std::string();
+}
+
+// ffmpeg for the filter with people: the face-recognition model comes from the test data's
+// models, searched after models= (the test models).
+facetest::RunResult ffmpeg_people(const std::string& args) {
+  const fs::path model = facetest::data("models/dlib_face_recognition_resnet_model_v1.dat");
+  EXPECT_FALSE(model.empty()) << "no face-recognition model in the test data";
+  return facetest::run("env MICROMOTION_MODELS=" + q(model.parent_path()) + " " + kFfmpeg +
+                       " -nostdin -hide_banner -v error -y " + args + " 2>&1");
+}
+
+// Pixels of rgb24 frame `frame` that differ, left and right of the midline.
+struct Halves {
+  long left = 0, right = 0;
+};
+Halves changed_halves(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b, int w, int h, int frame) {
+  Halves out;
+  const size_t base = size_t(frame) * size_t(w) * size_t(h) * 3;
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) {
+      const size_t i = base + (size_t(y) * size_t(w) + size_t(x)) * 3;
+      if (a[i] != b[i] || a[i + 1] != b[i + 1] || a[i + 2] != b[i + 2]) (x < kJohnsMidline ? out.left : out.right)++;
+    }
+  return out;
+}
+
 // --- the README's command, with models found through $MICROMOTION_MODELS -------------------------
 
 TEST_F(FfmpegFilter, ReadmeCommandEditsAnMp4) {
@@ -391,7 +429,8 @@ TEST_F(FfmpegFilter, SynchronousModeGivesTheSameFrames) {
 
 TEST_F(FfmpegFilter, OddSizeKeepsOutsidePixelsAndHoldsTheEdit) {
   const fs::path odd = dir_ / "odd.mkv";
-  auto r = ffmpeg("-i " + q(clip_) + " -frames:v 2 -vf scale=641:479,format=yuv420p -c:v ffv1 " + q(odd));
+  // One frame: what is checked is per frame (the edges of the odd size), and e4e (one pass).
+  auto r = ffmpeg("-i " + q(clip_) + " -frames:v 1 -vf scale=641:479,format=yuv420p -c:v ffv1 " + q(odd));
   ASSERT_EQ(r.status, 0) << r.output;
   int w = 0, h = 0;
   const auto faces = faces_of(odd, &w, &h);
@@ -401,13 +440,14 @@ TEST_F(FfmpegFilter, OddSizeKeepsOutsidePixelsAndHoldsTheEdit) {
   const fs::path ref = dir_ / "odd_ref.raw", out = dir_ / "odd_out.raw";
   r = ffmpeg("-i " + q(odd) + " -vf " + tags + " -f rawvideo " + q(ref));
   ASSERT_EQ(r.status, 0) << r.output;
-  r = ffmpeg("-i " + q(odd) + " -vf " + tags + "," + mm() + " -f rawvideo " + q(out));
+  r = ffmpeg("-i " + q(odd) + " -vf " + tags + "," + mm("encoder=e4e") + " -f rawvideo " + q(out));
   ASSERT_EQ(r.status, 0) << r.output;
   const auto a = read_bytes(ref), b = read_bytes(out);
   ASSERT_EQ(b.size(), a.size());
+  ASSERT_EQ(faces.size(), 1u);
   // Every plane's face samples edited (the last column and row are chroma blocks one pixel
   // wide or high), nothing outside the faces.
-  for (int i = 0; i < 2; ++i) {
+  for (int i = 0; i < 1; ++i) {
     const auto planes = compare_raw(a, b, "yuv420p", w, h, i, faces[i]);
     ASSERT_EQ(planes.size(), 3u);
     for (size_t c = 0; c < planes.size(); ++c) {
@@ -451,13 +491,14 @@ TEST_F(FfmpegFilter, SizeChangeWithoutReinitIsRefused) {
   ASSERT_EQ(sizes.front(), "320,240") << "the clip does not start at 320x240:\n" << r.output;
   ASSERT_EQ(sizes.back(), "240,176") << "the clip does not change to 240x176:\n" << r.output;
 
-  r = ffmpeg("-reinit_filter 0 -i " + q(joined) + " -vf " + mm() + " -f null -");
+  // e4e (one pass a face): the size check is the filter's, not the encoder's.
+  r = ffmpeg("-reinit_filter 0 -i " + q(joined) + " -vf " + mm("encoder=e4e") + " -f null -");
   EXPECT_NE(r.status, 0) << "a 240x176 frame was accepted on a 320x240 link:\n" << r.output;
   EXPECT_LT(r.status, 128) << "ffmpeg crashed:\n" << r.output;
   EXPECT_NE(r.output.find("is 240x176 yuv420p but the filter was configured for 320x240 yuv420p"), std::string::npos)
       << r.output;
   // Reconfigured (ffmpeg's default), the same input is edited through: every frame out.
-  r = ffmpeg("-i " + q(joined) + " -vf " + mm() + " -f framemd5 -");
+  r = ffmpeg("-i " + q(joined) + " -vf " + mm("encoder=e4e") + " -f framemd5 -");
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(framemd5_count(r.output), int(sizes.size())) << r.output;
 }
@@ -592,6 +633,109 @@ TEST_F(FfmpegFilter, WorksInsideSplitOverlayGraph) {
   }
   EXPECT_EQ(right, 0) << "the right half is the untouched input";
   EXPECT_GT(left, 500) << "the left half holds the edited face";
+}
+
+// --- people, edit lists, keyframes ------------------------------------------------------------------
+
+class FfmpegPeople : public FfmpegFilter {
+ protected:
+  static constexpr int kW = 760, kH = 400;
+  fs::path johns_;                 // the first frames of two_johns, lossless rgb24
+  std::vector<uint8_t> reference_;  // those frames as rgb24 raw
+
+  void SetUp() override {
+    FfmpegFilter::SetUp();
+    if (HasFatalFailure()) return;
+    const fs::path src = facetest::data("clips/two_johns/0000.png").parent_path();
+    ASSERT_FALSE(src.empty());
+    johns_ = dir_ / "johns.mkv";
+    const fs::path ref = dir_ / "johns_ref.raw";
+    if (!fs::exists(ref)) {
+      auto r = ffmpeg("-framerate 25 -i " + q(src / "%04d.png") + " -frames:v 3 -c:v ffv1 -pix_fmt rgb24 " + q(johns_));
+      ASSERT_EQ(r.status, 0) << r.output;
+      r = ffmpeg("-i " + q(johns_) + " -vf format=rgb24 -f rawvideo " + q(ref));
+      ASSERT_EQ(r.status, 0) << r.output;
+    }
+    reference_ = read_bytes(ref);
+    ASSERT_EQ(reference_.size(), size_t(3) * kW * kH * 3);
+  }
+
+  // The filter over the first `frames` frames of the clip, as rgb24 raw.
+  std::vector<uint8_t> run(const std::string& name, const std::string& filters, int frames, std::string* log) {
+    const fs::path out = dir_ / (name + ".raw");
+    const auto r = ffmpeg_people("-i " + q(johns_) + " -vf \"trim=end_frame=" + std::to_string(frames) +
+                                 ",format=rgb24," + filters + "\" -f rawvideo " + q(out));
+    EXPECT_EQ(r.status, 0) << r.output;
+    if (log) *log = r.output;
+    return read_bytes(out);
+  }
+};
+
+// edits=: an edit list naming John Savage (the right) by a photo of him that is not the clip's,
+// his edit only (others: keep). His half changes, Salley's stays bit-identical. The edit
+// command: a bad name, index or expression is an error and the strength stays; `edit
+// savage/smile=0` (delta mode: no change at all) leaves frame 2 as it came.
+TEST_F(FfmpegPeople, EditListEditsOnlyTheNamedPersonAndTheEditCommandSetsItsStrength) {
+  const fs::path list = dir_ / "savage.json";
+  std::ofstream(list) << R"({"people": [{"name": "savage", "photos": [")" << johns_photo("John_Savage", 1)
+                      << R"("]}], "edits": [{"person": "savage", "anchor": "smile", "strength": 5}], "others": "keep"})";
+  const std::string cmds = "sendcmd=c='0.04 micromotion edit bob/smile=1, micromotion edit 3=1, "
+                           "micromotion edit 0=5*(;0.08 micromotion edit savage/smile=0'";
+  std::string log;
+  const auto out = run("edits_savage", cmds + "," + mm("encoder=e4e:mode=delta:edits=" + list.string()), 3, &log);
+  ASSERT_EQ(out.size(), reference_.size()) << log;
+  for (int i = 0; i < 3; ++i) {
+    const Halves h = changed_halves(reference_, out, kW, kH, i);
+    EXPECT_EQ(h.left, 0) << "frame " << i << ": Salley is not in the list and must stay as he is";
+    if (i < 2)
+      EXPECT_GT(h.right, 2000) << "frame " << i << ": Savage's face was not edited";
+    else
+      EXPECT_EQ(h.right, 0) << "frame 2: 'edit savage/smile=0' must leave it as it came (delta mode)";
+  }
+  EXPECT_NE(log.find("edit command 'bob/smile=1': no edit named 'bob/smile' (edits: 0: savage/smile)"),
+            std::string::npos) << log;
+  EXPECT_NE(log.find("edit command '3=1': no edit 3 (there are 1: 0 to 0)"), std::string::npos) << log;
+  EXPECT_NE(log.find("edit command '0=5*(': edit 0 (savage/smile): "), std::string::npos) << log;
+}
+
+// person=PHOTO: another photo of John Salley (the left): his half changes, Savage's stays.
+TEST_F(FfmpegPeople, PersonPhotoEditsOnlyThatPerson) {
+  std::string log;
+  const auto out = run("person_salley", mm("encoder=e4e:person=" + johns_photo("John_Salley", 1)), 2, &log);
+  ASSERT_EQ(out.size(), size_t(2) * kW * kH * 3) << log;
+  for (int i = 0; i < 2; ++i) {
+    const Halves h = changed_halves(reference_, out, kW, kH, i);
+    EXPECT_GT(h.left, 2000) << "frame " << i << ": Salley's face was not edited";
+    EXPECT_EQ(h.right, 0) << "frame " << i << ": Savage is not the person and must stay as he is";
+  }
+}
+
+// keyframe_every=4 holds frames for the look-ahead: every frame still comes out, in order,
+// with its (irregular) timestamps, faces edited; the frames after the last keyframe come out at
+// EOF; a timeline-disabled frame among the held ones goes out as it came.
+TEST_F(FfmpegFilter, KeyframesEveryFourKeepEveryFrameAndTimestamp) {
+  const fs::path src = facetest::data("clips/pan_zoom/clip.mp4");
+  ASSERT_FALSE(src.empty());
+  const std::string pre = "trim=end_frame=6,setpts='PTS+if(gte(N,3),5*N,0)'";
+  const fs::path ref = dir_ / "key_ref.md5", out = dir_ / "key_out.md5";
+  auto r = ffmpeg("-i " + q(src) + " -vf \"" + pre + "\" -fps_mode passthrough -f framemd5 " + q(ref));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = facetest::run(kFfmpeg + " -nostdin -hide_banner -v verbose -y -i " + q(src) + " -vf \"" + pre + "," +
+                    mm("encoder=e4e:keyframe_every=4:enable='not(eq(n,2))'") + "\" -fps_mode passthrough -f framemd5 " +
+                    q(out) + " 2>&1");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("keyframe_every=4: up to"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("5 frames edited ("), std::string::npos) << r.output;
+  const auto a = framemd5(ref), b = framemd5(out);
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size()) << "frame count changed";
+  for (size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(b[i].pts, a[i].pts) << "frame " << i;
+    if (i == 2)
+      EXPECT_EQ(b[i].md5, a[i].md5) << "frame 2 is outside enable= and must pass untouched";
+    else
+      EXPECT_NE(b[i].md5, a[i].md5) << "frame " << i << " not edited";
+  }
 }
 
 // --- options and errors -------------------------------------------------------------------------
@@ -733,6 +877,9 @@ INSTANTIATE_TEST_SUITE_P(
                       BadOption{"strength=5*(", "Invalid strength expression '5*('"},
                       BadOption{"dtype=fp64", "dtype must be one of fp32, bf16, auto (got 'fp64')"},
                       BadOption{"queue_depth=0", "queue_depth"},
-                      BadOption{"encoder=/nonexistent/enc.pt", "/nonexistent/enc.pt"}));
+                      BadOption{"encoder=/nonexistent/enc.pt", "/nonexistent/enc.pt"},
+                      BadOption{"keyframe_every=-3", "parameter 'keyframe_every' out of range [0 - 1000]"},
+                      BadOption{"others=bogus", "Error setting option others to value bogus"},
+                      BadOption{"edits=/nonexistent/people.json", "/nonexistent/people.json: cannot open the edit list"}));
 
 }  // namespace
