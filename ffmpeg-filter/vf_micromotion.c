@@ -284,22 +284,22 @@ static av_cold int init(AVFilterContext *ctx)
     p.keyframe_every = s->keyframe_every;
     p.keyframe_threshold = s->keyframe_threshold;
     p.reconstruct_at = s->reconstruct_at;
-    /* On the CPU the networks use every core: overlapping them with decoding and encoding only
-     * makes their threads wait for each other (measured ~9% slower on 2 cores). */
-    if (s->async < 0)
-        s->async = !strncmp(s->device, "cuda", 4);
     /* Keyframes every K frames interpolate the edit between the keyframes on both sides: only
      * mm_submit/mm_receive look ahead (mm_process keeps the keyframe before), so the filter holds
      * the frames between two keyframes. The engine may hold up to the keyframe gap (plus the
      * frames a lost face is waited for) beyond its queue: the filter lets that many more in, so
      * that waiting for a result never waits for a frame not yet submitted. */
     if (s->keyframe_every != 1) {
-        if (!s->async)
+        if (s->async == 0)   /* given as such, not auto */
             av_log(ctx, AV_LOG_WARNING, "async=0 is ignored with keyframe_every=%d: the frames between "
                    "keyframes are held to interpolate the edit (asynchronous mode).\n", s->keyframe_every);
         s->async = 1;
         s->lookahead = (s->keyframe_every > 0 ? s->keyframe_every : AUTO_KEYFRAME_GAP) + LOOKAHEAD_MARGIN;
     }
+    /* On the CPU the networks use every core: overlapping them with decoding and encoding only
+     * makes their threads wait for each other (measured ~9% slower on 2 cores). */
+    if (s->async < 0)
+        s->async = !strncmp(s->device, "cuda", 4);
     s->engine_limit = s->nireq + s->lookahead;
     s->capacity = FFMAX(MAX_PENDING, 2 * s->engine_limit);
     if (!(s->queue = av_calloc(s->capacity, sizeof(*s->queue))))
