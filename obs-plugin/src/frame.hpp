@@ -67,8 +67,8 @@ bool same_picture_kind(const FrameBuf& a, const FrameBuf& b);
 
 // filter_video's decision: paste `result` (the newest edit, number `seq`; null when there is
 // none, e.g. after a failed frame) over the live frame `live` (its header fields: planes unused)?
-// Only a result of the same picture kind; with hold_last every time, else only a result not
-// shown yet (last_shown_seq).
+// Only a result of the same picture kind; with hold_last (the live output) every time, else
+// (pass-through) only a result not shown yet (last_shown_seq).
 bool should_paste(const FrameBuf& live, const FrameBuf* result, uint64_t seq, bool hold_last,
                   uint64_t last_shown_seq);
 

@@ -4,6 +4,10 @@
 // to the worker when the worker is idle (latest frame wins) and overwrites the frame with the
 // newest edited one (same format, size, row order, range and matrix: should_paste), or leaves it
 // as is while none exists (also after a failed frame: the live frame, never an older edit).
+// The engine runs live (mmobs::Config::live): the worker turns each frame out in milliseconds with
+// each face's newest edit on its current position, the networks refreshing the edits on the
+// engine's own thread; the output property (mmobs::Output) says what a frame without a new
+// edited one shows.
 #include "worker.hpp"
 
 #include <micromotion/micromotion.h>
@@ -30,12 +34,13 @@ struct Filter {
   std::shared_ptr<Worker> worker;
   // Read on the video thread, written by update (UI thread).
   std::atomic<int> every_n{1};
-  std::atomic<bool> hold_last{true};
+  std::atomic<int> output{int(mmobs::Output::live)};
   // Time filter_video spends on the video thread (written there, read by the stats proc).
   std::atomic<uint64_t> video_ns_total{0}, video_ns_max{0}, video_calls{0};
   // Video-thread state.
   uint64_t frames = 0;
   uint64_t last_shown_seq = 0;
+  uint64_t stale_seq = 0;  // results up to this one were made before the edit was last off
   int warned_format = -1;
   bool labelled = false;
 };
@@ -115,7 +120,14 @@ Config read_config(obs_data_t* s) {
     }
   });
   c.every_n = std::max<int>(1, int(obs_data_get_int(s, "every_n")));
-  c.hold_last = obs_data_get_bool(s, "hold_last");
+  const std::string output = obs_data_get_string(s, "output");
+  c.output = output == "pass_through" ? mmobs::Output::pass_through
+             : output == "off"        ? mmobs::Output::off
+                                      : mmobs::Output::live;
+  // Scenes saved before live mode had "hold_last" (on by default); off meant pass-through.
+  if (!obs_data_has_user_value(s, "output") && obs_data_has_user_value(s, "hold_last") &&
+      !obs_data_get_bool(s, "hold_last"))
+    c.output = mmobs::Output::pass_through;
   // Test seam, not shown in the UI: pad every frame's processing to at least this long, to
   // check that a slow engine never slows OBS's render loop.
   c.min_frame_ms = int(obs_data_get_int(s, "debug_min_frame_ms"));
@@ -144,7 +156,7 @@ void mm_get_defaults(obs_data_t* s) {
   });
   obs_data_set_default_string(s, "anchor_file", "");
   obs_data_set_default_int(s, "every_n", 1);
-  obs_data_set_default_bool(s, "hold_last", true);
+  obs_data_set_default_string(s, "output", "live");
   obs_data_set_default_int(s, "debug_min_frame_ms", 0);
 }
 
@@ -158,6 +170,10 @@ void proc_stats(void* data, calldata_t* cd) {
   calldata_set_float(cd, "latency_ms", st.last_latency_ms);
   calldata_set_float(cd, "engine_ms", st.last_engine_ms);
   calldata_set_string(cd, "error", st.error.c_str());
+  calldata_set_int(cd, "refreshes", st.refreshes);
+  calldata_set_float(cd, "network_ms", st.network_ms);
+  calldata_set_float(cd, "refresh_rate", st.refresh_rate);
+  calldata_set_int(cd, "faces_edited", st.last_faces_edited);
   const uint64_t calls = f->video_calls.load();
   calldata_set_float(cd, "video_ms_avg", calls ? double(f->video_ns_total.load()) / double(calls) / 1e6 : 0.0);
   calldata_set_float(cd, "video_ms_max", double(f->video_ns_max.load()) / 1e6);
@@ -168,12 +184,13 @@ void* mm_create(obs_data_t* settings, obs_source_t* source) {
   f->source = source;
   const Config c = read_config(settings);
   f->every_n = c.every_n;
-  f->hold_last = c.hold_last;
+  f->output = int(c.output);
   f->worker = Worker::start(obs_source_get_name(source), c);
   proc_handler_add(obs_source_get_proc_handler(source),
                    "void micromotion_stats(out int submitted, out int processed, out int failed, "
                    "out float latency_ms, out float engine_ms, out string error, "
-                   "out float video_ms_avg, out float video_ms_max)",
+                   "out float video_ms_avg, out float video_ms_max, out int refreshes, out float network_ms, "
+                   "out float refresh_rate, out int faces_edited)",
                    proc_stats, f);
   return f;
 }
@@ -190,7 +207,7 @@ void mm_update(void* data, obs_data_t* settings) {
   auto* f = static_cast<Filter*>(data);
   const Config c = read_config(settings);
   f->every_n = c.every_n;
-  f->hold_last = c.hold_last;
+  f->output = int(c.output);
   f->worker->configure(c);
 }
 
@@ -263,8 +280,10 @@ obs_properties_t* mm_get_properties(void* data) {
 
   p = obs_properties_add_int(props, "every_n", obs_module_text("every_n"), 1, 120, 1);
   obs_property_set_long_description(p, obs_module_text("every_n.help"));
-  p = obs_properties_add_bool(props, "hold_last", obs_module_text("hold_last"));
-  obs_property_set_long_description(p, obs_module_text("hold_last.help"));
+  p = obs_properties_add_list(props, "output", obs_module_text("output"), OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING);
+  for (const char* v : {"live", "pass_through", "off"})
+    obs_property_list_add_string(p, obs_module_text((std::string("output.") + v).c_str()), v);
+  obs_property_set_long_description(p, obs_module_text("output.help"));
 
   // What the worker is doing now (the dialog is rebuilt each time it opens).
   std::string status;
@@ -275,10 +294,15 @@ obs_properties_t* mm_get_properties(void* data) {
     if (!st.error.empty()) {
       status = std::string(obs_module_text("Status.Error")) + " " + st.error;
       status_type = OBS_TEXT_INFO_ERROR;
-    } else if (st.processed > 0) {
+    } else if (mmobs::Output(f->output.load()) == mmobs::Output::off) {
+      status = obs_module_text("Status.Off");
+    } else if (st.processed > 0 && st.refreshes > 0) {
       // Numbers appended here, not through a translated format string.
-      snprintf(buf, sizeof buf, " %llu / %.0f ms", static_cast<unsigned long long>(st.processed), st.last_latency_ms);
+      snprintf(buf, sizeof buf, " %d / %.0f ms / %.2f/s / %.0f ms", st.last_faces_edited, st.network_ms,
+               st.refresh_rate, st.last_engine_ms);
       status = obs_module_text("Status.Running") + std::string(buf);
+    } else if (st.processed > 0) {
+      status = obs_module_text("Status.FirstEdit");
     } else {
       status = obs_module_text("Status.Waiting");
     }
@@ -328,6 +352,11 @@ obs_source_frame* filter_frame(Filter* f, obs_source_frame* frame) {
     f->worker->set_label(label_of(f));
     f->labelled = true;
   }
+  const auto output = mmobs::Output(f->output.load());
+  if (output == mmobs::Output::off) {  // the edit is off: the frame as it came
+    f->stale_seq = f->worker->latest().seq;
+    return frame;
+  }
   if (f->frames++ % uint64_t(f->every_n.load()) == 0 && f->worker->wants_frame()) {
     auto buf = std::make_unique<mmobs::FrameBuf>();
     mmobs::copy_in(*buf, frame->format, frame->width, frame->height, frame->data, frame->linesize, frame->flip);
@@ -338,7 +367,8 @@ obs_source_frame* filter_frame(Filter* f, obs_source_frame* frame) {
   const mmobs::Result r = f->worker->latest();
   mmobs::FrameBuf live;
   describe(live, frame);
-  if (mmobs::should_paste(live, r.frame.get(), r.seq, f->hold_last.load(), f->last_shown_seq)) {
+  if (r.seq > f->stale_seq &&
+      mmobs::should_paste(live, r.frame.get(), r.seq, output == mmobs::Output::live, f->last_shown_seq)) {
     mmobs::copy_out(*r.frame, frame->data, frame->linesize);
     f->last_shown_seq = r.seq;
   }

@@ -188,9 +188,11 @@ bool Worker::ensure_engine(const Config& cfg, uint64_t version) {
   p.others = cfg.others;
   p.identity_threshold = cfg.identity_threshold;
   p.reconstruct_at = cfg.reconstruct_at;
-  // Frames reach the engine sparsely (latest frame wins, ~1 s apart on a CPU): detect faces on
-  // every frame and do not smooth landmarks over time, both of which assume a steady frame rate
-  // (the settings table's detect_every and smooth rows say so).
+  // Live: frames out at once with the newest edit; the networks run on the engine's thread.
+  p.live = cfg.live ? 1 : 0;
+  // Frames reach the engine unevenly (latest frame wins: a busy worker skips frames): detect
+  // faces on every frame and do not smooth landmarks over time, both of which assume a steady
+  // frame rate (the settings table's detect_every and smooth rows say so).
   p.detect_every = 1;
   p.smooth = 0;
   char error[1024] = "";
@@ -213,9 +215,10 @@ bool Worker::ensure_engine(const Config& cfg, uint64_t version) {
   engine_failed_ = false;
   stats_.engine_ready = true;
   stats_.error.clear();
-  blog(LOG_INFO, "[micromotion] '%s': engine ready in %.0f ms (anchor '%s', encoder %s, %s/%s, mode %s, feather %.2f)",
-       label_.c_str(), ms, cfg.anchor.c_str(), cfg.encoder.c_str(), cfg.device.c_str(), cfg.dtype.c_str(),
-       cfg.mode == 1 ? "delta" : "replace", cfg.feather);
+  blog(LOG_INFO, "[micromotion] '%s': engine ready in %.0f ms (%s%s%s, encoder %s, %s/%s, mode %s, feather %.2f%s)",
+       label_.c_str(), ms, cfg.edits.empty() ? "anchor '" : "edit list '",
+       cfg.edits.empty() ? cfg.anchor.c_str() : cfg.edits.c_str(), "'", cfg.encoder.c_str(), cfg.device.c_str(),
+       cfg.dtype.c_str(), cfg.mode == 1 ? "delta" : "replace", cfg.feather, cfg.live ? ", live" : "");
   return true;
 }
 
@@ -224,7 +227,8 @@ void Worker::run() {
   // (per thread on Linux; the engine's OpenMP threads, created from here, inherit it).
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
 
-  bool warned_colour = false;
+  bool warned_colour = false, first_edit = false;
+  uint64_t first_frame_ns = 0;
   uint64_t window_start = now_ns(), window_frames = 0;
   double window_latency = 0, window_engine = 0;
 
@@ -286,6 +290,9 @@ void Worker::run() {
     const uint64_t done = now_ns();
     const double engine_ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
     const double latency_ms = double(done - frame->submitted_ns) / 1e6;
+    if (!first_frame_ns) first_frame_ns = frame->submitted_ns;
+    mm_live_info live{};
+    const bool have_live = cfg.live && mm_live_status(ctx_, &live) == 0;
     std::string label;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -295,21 +302,30 @@ void Worker::run() {
       stats_.last_latency_ms = latency_ms;
       stats_.last_engine_ms = engine_ms;
       stats_.last_faces_edited = report.faces_edited;
+      if (have_live) {
+        stats_.refreshes = live.refreshes;
+        stats_.network_ms = live.network_seconds * 1e3;
+        stats_.refresh_rate = live.refresh_rate;
+        stats_.faces_with_edit = live.faces_with_edit;
+      }
       stats_.error.clear();
       label = label_;
-      if (stats_.processed == 1) {
-        window_start = done;  // rate and latency windows start with the first result
-        blog(LOG_INFO, "[micromotion] '%s': first edited frame, %.0f ms after hand-over", label.c_str(), latency_ms);
-        continue;
-      }
+      if (stats_.processed == 1) window_start = done;  // rate and latency windows start with the first frame
+    }
+    if (!first_edit && report.faces_edited > 0) {
+      first_edit = true;
+      blog(LOG_INFO, "[micromotion] '%s': first edited frame (a face has its first edit), %.0f ms after the first frame",
+           label.c_str(), double(done - first_frame_ns) / 1e6);
     }
     ++window_frames;
     window_latency += latency_ms;
     window_engine += engine_ms;
     const double window_s = double(done - window_start) / 1e9;
     if (window_s >= 10.0) {
-      blog(LOG_INFO, "[micromotion] '%s': %.1f edited frames/s, latency %.0f ms (hand-over to result), engine %.0f ms/frame",
-           label.c_str(), window_frames / window_s, window_latency / window_frames, window_engine / window_frames);
+      blog(LOG_INFO, "[micromotion] '%s': %.1f frames/s out, %.0f ms a frame (hand-over to result), engine %.0f ms/frame; "
+           "networks: %.0f ms, %.2f refreshes/s", label.c_str(), double(window_frames) / window_s,
+           window_latency / double(window_frames), window_engine / double(window_frames),
+           have_live ? live.network_seconds * 1e3 : 0.0, have_live ? live.refresh_rate : 0.0);
       window_start = done;
       window_frames = 0;
       window_latency = window_engine = 0;

@@ -22,6 +22,15 @@
 
 namespace mmobs {
 
+// What filter_video shows (the "output" property).
+//   live: every frame is the worker's newest edited frame (with the live engine the worker edits
+//     each frame in milliseconds: the newest edit on the current head, at most a frame behind);
+//     a frame the worker skipped repeats the newest edited one, so the face never flickers.
+//   pass_through: the source's own frame unless a newly edited one has just arrived (nothing
+//     repeats; frames are unedited until a result, and whenever the worker falls behind).
+//   off: the edit is off, frames pass through and none is handed to the worker.
+enum class Output { live = 0, pass_through = 1, off = 2 };
+
 // Everything the user can set; engine fields recreate the context, the rest apply at once.
 // Defaults: the settings table's (mm_default_params) and the plugin's own below.
 struct Config {
@@ -44,13 +53,17 @@ struct Config {
   double identity_threshold;
   int reconstruct_at;
   int every_n = 1;         // hand over every N-th frame
-  bool hold_last = true;   // repeat the newest result between results
+  Output output = Output::live;
+  // The engine's live mode (params->live): mm_process returns at once with each face's newest
+  // edit warped onto it, the networks refreshing the edits on the engine's own thread. Always on
+  // in OBS; off only in the worker test that compares a frame with the engine's own edit of it.
+  bool live = true;
   int min_frame_ms = 0;    // test seam: pad each frame's processing to at least this long
 
   bool same_engine(const Config& o) const {
     return anchor == o.anchor && models_dir == o.models_dir && encoder == o.encoder && device == o.device &&
            dtype == o.dtype && iterations == o.iterations && warm_iterations == o.warm_iterations &&
-           faces == o.faces && mode == o.mode && feather == o.feather && threads == o.threads && edits == o.edits &&
+           faces == o.faces && mode == o.mode && live == o.live && feather == o.feather && threads == o.threads && edits == o.edits &&
            person == o.person && region == o.region && others == o.others &&
            identity_threshold == o.identity_threshold && reconstruct_at == o.reconstruct_at;
   }
@@ -69,6 +82,12 @@ struct Stats {
   double last_latency_ms = 0;  // hand-over to result
   double last_engine_ms = 0;   // mm_process (+ padding)
   int last_faces_edited = 0;   // the engine's report of the newest result
+  // The live engine's keyframe path (mm_live_status): network runs finished, the newest one's
+  // time (hand-over to result) and runs per second.
+  long long refreshes = 0;
+  double network_ms = 0;
+  double refresh_rate = 0;
+  int faces_with_edit = 0;
   bool engine_ready = false;
   std::string error;           // last error ("" when fine)
 };

@@ -123,6 +123,10 @@ FilterStats Session::stats(obs_source_t* filter) {
     st.engine_ms = calldata_float(&cd, "engine_ms");
     st.video_ms_avg = calldata_float(&cd, "video_ms_avg");
     st.video_ms_max = calldata_float(&cd, "video_ms_max");
+    st.refreshes = calldata_int(&cd, "refreshes");
+    st.network_ms = calldata_float(&cd, "network_ms");
+    st.refresh_rate = calldata_float(&cd, "refresh_rate");
+    st.faces_edited = int(calldata_int(&cd, "faces_edited"));
     const char* e = calldata_string(&cd, "error");
     st.error = e ? e : "";
   } else {

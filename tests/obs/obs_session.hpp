@@ -23,6 +23,9 @@ struct FilterStats {
   long long submitted = 0, processed = 0, failed = 0;
   double latency_ms = 0, engine_ms = 0;
   double video_ms_avg = 0, video_ms_max = 0;  // filter_video on OBS's video thread
+  long long refreshes = 0;                      // the live engine's network runs (mm_live_status)
+  double network_ms = 0, refresh_rate = 0;
+  int faces_edited = 0;                         // in the newest frame out
   std::string error;
 };
 
