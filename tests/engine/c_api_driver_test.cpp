@@ -118,6 +118,9 @@ TEST(CApi, NativeFramesHoldTheRgbEditInTheirOwnFormat) {
   p.detect_every = 1;
   p.smooth = 0;
   p.dtype = "fp32";  // the bounds are fp32's; the default "auto" may pick bf16
+  // The networks run once, on the first (rgb24) frame, in both contexts; every later format takes
+  // the per-frame path with that edit, which is where the formats differ (conversion in and out).
+  p.keyframe_every = 1000;
   char error[1024] = "";
   mm_context* rgb_ctx = mm_create(&p, error, sizeof error);
   ASSERT_NE(rgb_ctx, nullptr) << error;
