@@ -23,6 +23,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -183,6 +185,52 @@ TEST(ObsWorker, EveryFormatIsTheEnginesNativeEdit) {
   worker->retire();
   mmobs::Worker::join_all_retired();
   mm_destroy(ref);
+}
+
+// The edit-list file property: a list naming John Savage by a photo of him that is not in the
+// two_johns clip edits his face (right of x = 380) and leaves John Salley's half byte for byte.
+TEST(ObsWorker, EditListEditsOnlyTheNamedPerson) {
+  const fs::path clip = facetest::data("clips/two_johns/0000.png");
+  const fs::path johns = facetest::data("johns/John_Savage");
+  ASSERT_FALSE(clip.empty());
+  ASSERT_FALSE(johns.empty());
+  std::vector<std::string> photos;
+  for (const auto& e : fs::directory_iterator(johns)) photos.push_back(e.path().string());
+  std::sort(photos.begin(), photos.end());
+  ASSERT_GE(photos.size(), 2u);
+  const fs::path list = fs::temp_directory_path() / "mm_obs_worker_edits.json";
+  {
+    std::FILE* f = std::fopen(list.c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fprintf(f, R"({"people": [{"name": "savage", "photos": ["%s"]}], "edits": [{"person": "savage", "anchor": "smile", "strength": 5}]})",
+                 photos[1].c_str());
+    std::fclose(f);
+  }
+  // The face-recognition model lives with the test data, not with the test models.
+  setenv("MICROMOTION_MODELS", facetest::data("models").c_str(), 1);
+  mmobs::Config c = config();
+  c.edits = list.string();
+  const micromotion::ImageRGB8 img = micromotion::load_image(clip.string());
+  const Case bgra = {VIDEO_FORMAT_BGRA, MM_PIXEL_BGRA};
+  const mmobs::FrameBuf in = make_frame(img, bgra, VIDEO_RANGE_FULL);
+  auto worker = mmobs::Worker::start("worker_test", c);
+  ASSERT_TRUE(wait_until([&] { return worker->wants_frame(); }, 60));
+  worker->submit(std::make_unique<mmobs::FrameBuf>(in));
+  ASSERT_TRUE(wait_until([&] { const auto s = worker->stats(); return s.processed + s.failed >= 1; }, 600));
+  ASSERT_EQ(worker->stats().processed, 1u) << worker->stats().error;
+  const auto out = worker->latest().frame;
+  ASSERT_NE(out, nullptr);
+  long left = 0, right = 0;
+  for (uint32_t y = 0; y < in.height; ++y)
+    for (uint32_t x = 0; x < in.width; ++x) {
+      const size_t at = size_t(y) * in.linesize[0] + 4 * size_t(x);
+      if (std::memcmp(&out->plane[0][at], &in.plane[0][at], 4) != 0) (x < 380 ? left : right)++;
+    }
+  EXPECT_EQ(left, 0) << "Salley's half changed";
+  EXPECT_GT(right, 2000) << "Savage's face is not edited";
+  worker->retire();
+  mmobs::Worker::join_all_retired();
+  fs::remove(list);
 }
 
 TEST(ObsWorkerFailure, FailedFrameDropsTheHeldResult) {
