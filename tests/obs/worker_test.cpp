@@ -206,7 +206,9 @@ TEST(ObsWorker, EditListEditsOnlyTheNamedPerson) {
                  photos[1].c_str());
     std::fclose(f);
   }
-  // The face-recognition model lives with the test data, not with the test models.
+  // The face-recognition model lives with the test data, not with the test models (restored below).
+  const char* was = std::getenv("MICROMOTION_MODELS");
+  const std::string old = was ? was : "";
   setenv("MICROMOTION_MODELS", facetest::data("models").c_str(), 1);
   mmobs::Config c = config();
   c.edits = list.string();
@@ -231,6 +233,8 @@ TEST(ObsWorker, EditListEditsOnlyTheNamedPerson) {
   worker->retire();
   mmobs::Worker::join_all_retired();
   fs::remove(list);
+  if (was) setenv("MICROMOTION_MODELS", old.c_str(), 1);
+  else unsetenv("MICROMOTION_MODELS");
 }
 
 TEST(ObsWorkerFailure, FailedFrameDropsTheHeldResult) {
