@@ -509,6 +509,39 @@ TEST(RenderCli, BadInputsAreClearErrors) {
   EXPECT_NE(r.output.find("strength expression"), std::string::npos) << r.output;
 }
 
+// An edit list that renders: two_johns (Salley left of x = 380, Savage right), the list naming
+// Savage by a photo of him that is not in the clip. His half is edited on every frame, Salley's
+// is bit-exact, and the summary names the track's person.
+TEST(RenderCli, EditListEditsOnlyTheNamedPerson) {
+  const auto dir = mmtest::temp_dir("render_edit_list_people");
+  const fs::path src = facetest::data("clips/two_johns/0000.png").parent_path(), in = dir / "in.mkv",
+                 out = dir / "out.mkv", list = dir / "people.json";
+  auto r = mmtest::run("ffmpeg -nostdin -v error -y -framerate 25 -i " + q(src / "%04d.png") +
+                       " -frames:v 3 -c:v ffv1 " + q(in));
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::vector<std::string> photos;
+  for (const auto& e : fs::directory_iterator(facetest::data("johns/John_Savage"))) photos.push_back(e.path().string());
+  std::sort(photos.begin(), photos.end());
+  mmtest::write_file(list, R"({"people": [{"name": "savage", "photos": [")" + photos.at(1) +
+                               R"("]}], "edits": [{"person": "savage", "anchor": "smile", "strength": 5}]})");
+  // The face-recognition model is with the test data, the networks with the test models.
+  r = mmtest::run("MICROMOTION_MODELS=" + q(facetest::data("models")) + " " + mmtest::cli() + " render " + q(in) + " " +
+                  q(out) + " --models " + q(enginetest::test_models()) + " --iters 2 --dtype fp32 --edits " + q(list));
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("(savage): edited in 3 of 3 frames"), std::string::npos) << r.output;
+  const auto a = frames_of(in, dir / "a"), b = frames_of(out, dir / "b");
+  ASSERT_EQ(a.size(), 3u);
+  ASSERT_EQ(b.size(), 3u);
+  for (size_t i = 0; i < a.size(); ++i) {
+    long left = 0, right = 0;
+    for (int y = 0; y < a[i].height(); ++y)
+      for (int x = 0; x < a[i].width(); ++x)
+        if (std::memcmp(a[i].pixel(x, y), b[i].pixel(x, y), 3) != 0) (x < 380 ? left : right)++;
+    EXPECT_EQ(left, 0) << "frame " << i << ": Salley's half changed";
+    EXPECT_GT(right, 2000) << "frame " << i << ": Savage is not edited";
+  }
+}
+
 // Edit lists (docs/edits.md) that cannot be rendered: the error names the file or the option and
 // the entry, before a frame is written (nothing new in the folder, no output).
 TEST(RenderCli, MalformedEditLists) {
