@@ -6,8 +6,10 @@
 #include <micromotion/error.h>
 #include <micromotion/ffhq_align.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <random>
 
 using namespace micromotion;
 
@@ -192,6 +194,103 @@ TEST(FaceCompositor, DeltaModeKeepsTheFrameAndAddsTheEdit) {
   EXPECT_THROW(composite_delta(out, small, g, a.to_frame, 256, mask), Error);
   EXPECT_THROW(composite(out, ImageRGB8(100, 50), a.to_frame, 256, mask), Error);
   EXPECT_THROW(face_mask(Landmarks(5), a.to_frame, 256), Error);
+}
+
+// face_mask as first written: every pixel of the aligned square, the even-odd point-in-polygon
+// test, the distance to every edge with hypot. face_mask (rows, crossings, the edges near each
+// row, squared distances) must agree with it to 1e-5.
+FaceMask reference_face_mask(const Landmarks& lm, const Affine2& to_frame, int aligned_size, const MaskOptions& options) {
+  const Affine2 inv = to_frame.inverse();
+  std::vector<Point2d> q(68);
+  for (size_t i = 0; i < 68; ++i) q[i] = inv(lm[i]);
+  Point2d brow{};
+  for (int i = 17; i < 27; ++i) brow = brow + q[i] * 0.1;
+  const Point2d up = brow - q[8];
+  std::vector<Point2d> poly(q.begin(), q.begin() + 17);
+  for (int i = 26; i >= 17; --i) poly.push_back(q[i] + up * options.forehead);
+  auto inside = [&](Point2d p) {
+    bool in = false;
+    for (size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++) {
+      const Point2d a = poly[i], b = poly[j];
+      if ((a.y > p.y) != (b.y > p.y) && p.x < (b.x - a.x) * (p.y - a.y) / (b.y - a.y) + a.x) in = !in;
+    }
+    return in;
+  };
+  auto seg = [](Point2d p, Point2d a, Point2d b) {
+    const Point2d ab = b - a, ap = p - a;
+    const double len2 = ab.x * ab.x + ab.y * ab.y;
+    const double t = len2 > 0 ? std::clamp((ap.x * ab.x + ap.y * ab.y) / len2, 0.0, 1.0) : 0.0;
+    const Point2d c = a + ab * t;
+    return std::hypot(p.x - c.x, p.y - c.y);
+  };
+  FaceMask m;
+  m.size = aligned_size;
+  m.alpha.assign(static_cast<size_t>(aligned_size) * aligned_size, 0.0f);
+  const double feather = std::max(1.0, options.feather * aligned_size);
+  for (int y = 0; y < aligned_size; ++y)
+    for (int x = 0; x < aligned_size; ++x) {
+      const Point2d p{static_cast<double>(x), static_cast<double>(y)};
+      if (!inside(p)) continue;
+      double d = 1e300;
+      for (size_t i = 0, j = poly.size() - 1; i < poly.size(); j = i++) d = std::min(d, seg(p, poly[j], poly[i]));
+      const double t = std::min(1.0, d / feather);
+      m.alpha[static_cast<size_t>(y) * aligned_size + x] = static_cast<float>(t * t * (3.0 - 2.0 * t));
+    }
+  return m;
+}
+
+// Seeded: the test faces' landmarks with noise (up to self-intersecting outlines), their FFHQ
+// transforms turned and scaled, several sizes, feathers and foreheads.
+TEST(FaceMask, FastMaskMatchesReference) {
+  std::mt19937 rng(20261203);
+  std::uniform_real_distribution<double> uni(0.0, 1.0);
+  int cases = 0;
+  long inside = 0, soft = 0;
+  for (const auto& c : facetest::align_cases()) {
+    for (int trial = 0; trial < 6; ++trial) {
+      const double noise = trial < 3 ? trial : 4.0 + 20.0 * uni(rng);
+      std::normal_distribution<double> gauss(0.0, noise);
+      Landmarks lm = c.landmarks;
+      for (auto& p : lm) p = {p.x + gauss(rng), p.y + gauss(rng)};
+      Affine2 t = ffhq_to_frame(ffhq_geometry(ffhq_quad(lm), 4000, 4000, {256, 0, true}), 4000, 4000, {256, 0, true});
+      if (trial % 2) {  // turn and rescale about the aligned centre
+        const double ang = (uni(rng) - 0.5), s = 0.7 + 0.6 * uni(rng);
+        const Affine2 r{s * std::cos(ang), -s * std::sin(ang), 0, s * std::sin(ang), s * std::cos(ang), 0};
+        const Point2d centre = t({128, 128});
+        Affine2 u = t;
+        u.a = r.a * t.a + r.b * t.c, u.b = r.a * t.b + r.b * t.d;
+        u.c = r.c * t.a + r.d * t.c, u.d = r.c * t.b + r.d * t.d;
+        const Point2d moved = u({128, 128});
+        u.tx += centre.x - moved.x, u.ty += centre.y - moved.y;
+        t = u;
+      }
+      const int sizes[] = {64, 256, 203};
+      const int size = sizes[trial % 3];
+      // to_frame maps the 256 square; other sizes scale it.
+      Affine2 ts = t;
+      const double k = 256.0 / size;
+      ts.a *= k, ts.b *= k, ts.c *= k, ts.d *= k;
+      MaskOptions mo;
+      mo.feather = std::vector<double>{0.0, 0.06, 0.2, 0.5}[static_cast<size_t>(trial) % 4];
+      mo.forehead = std::vector<double>{0.35, 0.0, 0.8}[static_cast<size_t>(trial + 1) % 3];
+      SCOPED_TRACE(c.image + " trial " + std::to_string(trial));
+      const FaceMask fast = face_mask(lm, ts, size, mo), ref = reference_face_mask(lm, ts, size, mo);
+      ASSERT_EQ(fast.size, ref.size);
+      ASSERT_EQ(fast.alpha.size(), ref.alpha.size());
+      float worst = 0;
+      for (size_t i = 0; i < ref.alpha.size(); ++i) {
+        worst = std::max(worst, std::abs(fast.alpha[i] - ref.alpha[i]));
+        EXPECT_EQ(fast.alpha[i] > 0, ref.alpha[i] > 0) << "pixel " << i;  // the same pixels inside
+        inside += ref.alpha[i] > 0;
+        soft += ref.alpha[i] > 0 && ref.alpha[i] < 1;
+      }
+      EXPECT_LE(worst, 1e-5f);
+      ++cases;
+    }
+  }
+  EXPECT_GE(cases, 6);
+  EXPECT_GT(soft, 1000) << "the feathered edge was exercised";
+  EXPECT_GT(inside, soft);
 }
 
 }  // namespace
