@@ -6,6 +6,7 @@
 #include <micromotion/ffhq_align.h>
 #include <micromotion/generator.h>
 #include <micromotion/motion.h>
+#include <micromotion/native_frame.h>
 #include <micromotion/threads.h>
 
 #include <ATen/ATen.h>
@@ -15,8 +16,12 @@
 
 #include "test_data_path.h"
 
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <string>
+#include <vector>
 
 namespace {
 
@@ -70,8 +75,91 @@ void BM_Engine(benchmark::State& state, int mode, c10::ScalarType dtype) {
   state.counters["res"] = rep.resolution;
 }
 
+// The per-frame path alone (DESIGN.md section 8): track, landmarks, smoothing, alignment, warp
+// of the face's edit, mask, composite, between keyframes. The test models (the keyframes'
+// networks are tiny; the per-frame path does not depend on their size), keyframe_every 1000, so
+// after the warm-up keyframe every timed frame is a non-keyframe (the "keyframes" counter says
+// how many timed frames were not). Frames: pan_zoom (440x480) scaled x2 and pasted onto a grey
+// 1920x1080 canvas (two faces, the mother's and the girl's, ~230 and ~180 px wide), frames
+// 0..23..1 back and forth so the faces move continuously; faces=largest edits one of them,
+// faces=all both (the difference is the cost of an extra face). The frame is processed in place
+// (process(NativeFrame&), as the filter and OBS do); the copy of the source frame into it is
+// not timed.
+std::filesystem::path test_models_dir() {
+  if (const char* env = std::getenv("MICROMOTION_TEST_MODELS"); env && *env) return env;
+  // <build>/bin/bench_engine -> <build>/test-models (made by the engine tests, or
+  // `micromotion models make-test <build>/test-models`).
+  return std::filesystem::read_symlink("/proc/self/exe").parent_path().parent_path() / "test-models";
+}
+
+std::vector<ImageRGB8> per_frame_clip() {
+  std::vector<ImageRGB8> scaled;
+  for (int i = 0; i < 24; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "clips/pan_zoom/%04d.png", i);
+    const ImageRGB8 src = load_image(test_data_path(name));
+    scaled.push_back(pil_resize_lanczos(src.view(), src.width() * 2, src.height() * 2));
+  }
+  std::vector<ImageRGB8> out;
+  for (int n = 0; n < 46; ++n) {
+    const ImageRGB8& s = scaled[static_cast<size_t>(n < 24 ? n : 46 - n)];
+    ImageRGB8 f(1920, 1080, 110);
+    const int ox = 520, oy = 60;
+    for (int y = 0; y < s.height() && oy + y < f.height(); ++y)
+      std::memcpy(f.pixel(ox, oy + y), s.pixel(0, y), 3 * static_cast<size_t>(s.width()));
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+void BM_PerFramePath(benchmark::State& state, FaceSelection selection) {
+  set_threads(0);
+  const std::filesystem::path models = test_models_dir();
+  if (!std::filesystem::exists(models / "directions")) {
+    state.SkipWithError(("no test models in " + models.string() + " (run test_engine once)").c_str());
+    return;
+  }
+  static const std::vector<ImageRGB8> clip = per_frame_clip();
+  EngineOptions o;
+  o.models_dir = models.string();
+  o.iterations = 2;
+  o.dtype = "fp32";
+  o.keyframe_every = 1000;
+  o.faces = selection;
+  Engine engine(o, {find_micromotion("smile", o.models_dir)});
+  ImageRGB8 work(1920, 1080);
+  NativeFrame native = native_view(work);
+  FrameReport rep;
+  size_t n = 0;
+  auto next = [&] {
+    const ImageRGB8& src = clip[n++ % clip.size()];
+    std::memcpy(work.data(), src.data(), static_cast<size_t>(work.stride()) * work.height());
+  };
+  for (int i = 0; i < 3; ++i) {  // the first keyframe, then two plain frames
+    next();
+    engine.process(native, {5.0}, &rep);
+  }
+  long keyframes = 0, faces = 0, frames = 0, face_px = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    next();
+    state.ResumeTiming();
+    engine.process(native, {5.0}, &rep);
+    benchmark::DoNotOptimize(work.data());
+    keyframes += rep.keyframes;
+    faces += rep.faces_edited;
+    for (const FaceReport& f : rep.faces) face_px += f.box.width;
+    ++frames;
+  }
+  state.counters["keyframes"] = static_cast<double>(keyframes);
+  state.counters["faces"] = frames ? static_cast<double>(faces) / frames : 0;
+  state.counters["face_px"] = faces ? static_cast<double>(face_px) / faces : 0;  // box width on screen
+}
+
 }  // namespace
 
+BENCHMARK_CAPTURE(BM_PerFramePath, one_face_1080p, FaceSelection::largest)->Unit(benchmark::kMillisecond)->Iterations(40)->UseRealTime();
+BENCHMARK_CAPTURE(BM_PerFramePath, two_faces_1080p, FaceSelection::all)->Unit(benchmark::kMillisecond)->Iterations(40)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Engine, paper_restyle5_fp32, 0, at::kFloat)->Unit(benchmark::kMillisecond)->Iterations(2)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Engine, video_restyle1_fp32, 1, at::kFloat)->Unit(benchmark::kMillisecond)->Iterations(4)->UseRealTime();
 BENCHMARK_CAPTURE(BM_Engine, video_restyle1_bf16, 1, at::kBFloat16)->Unit(benchmark::kMillisecond)->Iterations(4)->UseRealTime();
