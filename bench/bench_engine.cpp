@@ -13,6 +13,7 @@
 #include <benchmark/benchmark.h>
 
 #include "dtype_guard.h"
+#include "full_size_encoder.h"
 
 #include "test_data_path.h"
 
@@ -36,17 +37,6 @@ ImageRGB8 frame_at(const ImageRGB8& photo, int n) {
     for (int x = 0; x < photo.width() && ox + x < f.width(); ++x)
       for (int k = 0; k < 3; ++k) f.pixel(ox + x, oy + y)[k] = photo.pixel(x, y)[k];
   return f;
-}
-
-Encoder full_size_encoder(EncoderKind kind, c10::ScalarType dtype) {
-  const GeneratorConfig gc = GeneratorConfig::config_f(1024);
-  Generator g = Generator::from_state_dict(Generator::random_state_dict(gc, 7), {c10::kCPU, dtype});
-  const int input_nc = kind == EncoderKind::Backbone ? 6 : 3;
-  TensorMap sd = Encoder::random_state_dict(kind, input_nc, gc.n_latent(), gc.style_dim, 11);
-  at::Tensor avg = g.mean_latent(4096, 1).expand({gc.n_latent(), gc.style_dim}).contiguous();
-  EncoderSpec spec;
-  spec.kind = kind;
-  return Encoder::from_state_dict(std::move(sd), std::move(g), avg, spec, {c10::kCPU, dtype}, "random");
 }
 
 // mode 0: paper (ReStyle x5 from the average every frame); 1: video (ReStyle warm start, 1 step);

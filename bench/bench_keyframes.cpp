@@ -15,6 +15,7 @@
 #include <benchmark/benchmark.h>
 
 #include "dtype_guard.h"
+#include "full_size_encoder.h"
 #include "test_data_path.h"
 
 #include <chrono>
@@ -39,16 +40,6 @@ ImageRGB8 frame_at(const ImageRGB8& photo, int n) {
   return f;
 }
 
-Encoder full_size_encoder() {
-  const GeneratorConfig gc = GeneratorConfig::config_f(1024);
-  Generator g = Generator::from_state_dict(Generator::random_state_dict(gc, 7), {c10::kCPU, at::kFloat});
-  TensorMap sd = Encoder::random_state_dict(EncoderKind::Backbone, 6, gc.n_latent(), gc.style_dim, 11);
-  at::Tensor avg = g.mean_latent(4096, 1).expand({gc.n_latent(), gc.style_dim}).contiguous();
-  EncoderSpec spec;
-  spec.kind = EncoderKind::Backbone;
-  return Encoder::from_state_dict(std::move(sd), std::move(g), avg, spec, {c10::kCPU, at::kFloat}, "random");
-}
-
 struct Run {
   std::vector<ImageRGB8> out;  // frames 1..kFrames, edited
   std::vector<PixelRect> box;  // the face's box per frame
@@ -66,7 +57,7 @@ Run render(int k) {
   o.faces = FaceSelection::largest;
   o.mode = EditMode::delta;
   o.keyframe_every = k;
-  Engine engine(o, {find_micromotion("smile", std::string(MM_SOURCE_DIR) + "/models")}, full_size_encoder());
+  Engine engine(o, {find_micromotion("smile", std::string(MM_SOURCE_DIR) + "/models")}, full_size_encoder(EncoderKind::Backbone, at::kFloat));
   std::vector<ImageRGB8> frames;
   for (int n = 0; n <= kFrames; ++n) frames.push_back(frame_at(photo, n));
   std::vector<NativeFrame> views;
