@@ -85,19 +85,37 @@ long differing_pixels(const Frame& a, const Frame& b) {
   return n;
 }
 
-// The distinct canvas frames of one loop of the clip, with the filter off.
-std::vector<Frame> capture_references(Session& s, double seconds) {
+// The canvas frames of the next `seconds`.
+std::vector<Frame> capture_for(Session& s, double seconds) {
   s.take_frames();
   s.capture(true);
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   s.capture(false);
-  std::vector<Frame> all = s.take_frames(), refs;
+  return s.take_frames();
+}
+
+// The distinct canvas frames of one loop of the clip, with the filter off.
+std::vector<Frame> capture_references(Session& s, double seconds) {
+  std::vector<Frame> all = capture_for(s, seconds), refs;
   for (auto& f : all) {
     bool seen = false;
     for (const auto& r : refs) seen = seen || r.rgba == f.rgba;
     if (!seen) refs.push_back(std::move(f));
   }
   return refs;
+}
+
+// The canvas frames of the next `seconds` (at least `at_least` of them) are all frames the clip
+// shows with the filter off: nothing was pasted over them.
+void expect_unchanged_frames(Session& s, const std::vector<Frame>& refs, double seconds, size_t at_least,
+                             const std::string& why) {
+  const std::vector<Frame> out = capture_for(s, seconds);
+  ASSERT_GE(out.size(), at_least);
+  for (const Frame& f : out) {
+    bool found = false;
+    for (const auto& r : refs) found = found || r.rgba == f.rgba;
+    EXPECT_TRUE(found) << "a frame was changed although " << why;
+  }
 }
 
 TEST(ObsHeadless, EditsFaceOnly) {
@@ -124,11 +142,7 @@ TEST(ObsHeadless, EditsFaceOnly) {
   ASSERT_TRUE(wait_for([&] { const auto st = Session::stats(filter); return st.refreshes >= 1 && st.faces_edited >= 1; }, 180))
       << "no edited face: " << Session::stats(filter).error;
   const obstest::FilterStats st0 = Session::stats(filter);
-  s->take_frames();
-  s->capture(true);
-  std::this_thread::sleep_for(std::chrono::seconds(4));
-  s->capture(false);
-  const std::vector<Frame> out = s->take_frames();
+  const std::vector<Frame> out = capture_for(*s, 4.0);
   const obstest::FilterStats st = Session::stats(filter);
   std::printf("[obs] %zu reference frames, %zu filtered frames; %lld frames out in 4 s, %.0f ms a frame, engine %.0f "
               "ms/frame; networks %lld refreshes, %.0f ms, %.2f/s; filter_video %.3f ms avg, %.3f ms max\n",
@@ -187,17 +201,7 @@ TEST(ObsHeadless, MissingModelPassesThrough) {
   const std::string error = Session::stats(filter).error;
   std::printf("[obs] error shown: %s\n", error.c_str());
   EXPECT_NE(error.find(missing), std::string::npos) << "the message should name where it looked: " << error;
-  s->take_frames();
-  s->capture(true);
-  std::this_thread::sleep_for(std::chrono::seconds(2));
-  s->capture(false);
-  const std::vector<Frame> out = s->take_frames();
-  ASSERT_GE(out.size(), size_t(kFps));
-  for (const Frame& f : out) {
-    bool found = false;
-    for (const auto& r : refs) found = found || r.rgba == f.rgba;
-    EXPECT_TRUE(found) << "a frame was changed although the engine could not start";
-  }
+  expect_unchanged_frames(*s, refs, 2.0, size_t(kFps), "the engine could not start");
   EXPECT_EQ(Session::stats(filter).processed, 0);
 
   // Fixing the setting takes effect without reopening anything.
@@ -252,17 +256,7 @@ TEST(ObsHeadless, MalformedEditListPassesThrough) {
   EXPECT_EQ(obs_property_text_info_type(status), OBS_TEXT_INFO_ERROR);
   obs_properties_destroy(props);
 
-  s->take_frames();
-  s->capture(true);
-  std::this_thread::sleep_for(std::chrono::seconds(1));
-  s->capture(false);
-  const std::vector<Frame> out = s->take_frames();
-  ASSERT_GE(out.size(), size_t(kFps / 2));
-  for (const Frame& f : out) {
-    bool found = false;
-    for (const auto& r : refs) found = found || r.rgba == f.rgba;
-    EXPECT_TRUE(found) << "a frame was changed although the edit list is broken";
-  }
+  expect_unchanged_frames(*s, refs, 1.0, size_t(kFps / 2), "the edit list is broken");
   EXPECT_EQ(Session::stats(filter).processed, 0);
 }
 
