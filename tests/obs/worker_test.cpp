@@ -217,7 +217,9 @@ TEST(ObsWorker, EditListEditsOnlyTheNamedPerson) {
   const mmobs::FrameBuf in = make_frame(img, bgra, VIDEO_RANGE_FULL);
   auto worker = mmobs::Worker::start("worker_test", c);
   ASSERT_TRUE(wait_until([&] { return worker->wants_frame(); }, 60));
-  worker->submit(std::make_unique<mmobs::FrameBuf>(in));
+  auto buf = std::make_unique<mmobs::FrameBuf>(in);
+  buf->submitted_ns = mmobs::Worker::clock_ns();  // as filter_video stamps it
+  worker->submit(std::move(buf));
   ASSERT_TRUE(wait_until([&] { const auto s = worker->stats(); return s.processed + s.failed >= 1; }, 600));
   ASSERT_EQ(worker->stats().processed, 1u) << worker->stats().error;
   const auto out = worker->latest().frame;
