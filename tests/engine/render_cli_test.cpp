@@ -512,7 +512,7 @@ TEST(RenderCli, BadInputsAreClearErrors) {
 
 // An edit list that renders: two_johns (Salley left of x = 380, Savage right), the list naming
 // Savage by a photo of him that is not in the clip. His half is edited on every frame, Salley's
-// is bit-exact, and the summary names the track's person.
+// is bit-exact, and the summary names the track's person; the same as options renders the same.
 TEST(RenderCli, EditListEditsOnlyTheNamedPerson) {
   const auto dir = mmtest::temp_dir("render_edit_list_people");
   const fs::path src = facetest::data("clips/two_johns/0000.png").parent_path(), in = dir / "in.mkv",
@@ -541,6 +541,15 @@ TEST(RenderCli, EditListEditsOnlyTheNamedPerson) {
     EXPECT_EQ(left, 0) << "frame " << i << ": Salley's half changed";
     EXPECT_GT(right, 2000) << "frame " << i << ": Savage is not edited";
   }
+  // The same people and edit as options (--person, --edit, --others keep) give the same frames.
+  const fs::path by_options = dir / "by_options.mkv";
+  r = mmtest::run("MICROMOTION_MODELS=" + q(facetest::data("models")) + " " + mmtest::cli() + " render " + q(in) + " " +
+                  q(by_options) + " --models " + q(enginetest::test_models()) + " --iters 2 --dtype fp32 --person " +
+                  q("savage=" + photos.at(1)) + " --edit savage/smile=5 --others keep");
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto c = frames_of(by_options, dir / "c");
+  ASSERT_EQ(c.size(), b.size());
+  for (size_t i = 0; i < b.size(); ++i) EXPECT_TRUE(b[i] == c[i]) << "frame " << i << ": the options and the list differ";
 }
 
 // Edit lists (docs/edits.md) that cannot be rendered: the error names the file or the option and
